@@ -1,0 +1,5 @@
+import sys
+
+from ltjax.cli import main
+
+sys.exit(main())

@@ -1,0 +1,34 @@
+"""Benchmarks run by ``ltjax bench NAME``; each writes ``results/bench/<name>.json``.
+
+To add one: write ``ltjax/bench/<module>.py`` with a function decorated by
+``@register_bench("name", "one-line description")`` taking ``(args)`` (an
+argparse namespace with ``quick`` and ``out_dir``) and add the module to
+``MODULES``. Speed and memory targets live here, never in timed tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+MODULES: tuple[str, ...] = ()
+
+_BENCHES: dict[str, tuple[str, Callable]] = {}
+_loaded = False
+
+
+def register_bench(name: str, description: str):
+    def wrap(fn):
+        _BENCHES[name] = (description, fn)
+        return fn
+
+    return wrap
+
+
+def all_benches() -> dict[str, tuple[str, Callable]]:
+    global _loaded
+    if not _loaded:
+        for m in MODULES:
+            importlib.import_module(m)
+        _loaded = True
+    return dict(sorted(_BENCHES.items()))

@@ -1,0 +1,1 @@
+"""Plots made from result files (data.csv, series.npz). Never imports jax."""
