@@ -1,0 +1,38 @@
+"""The README's two quickstart commands and .ci/run must agree.
+
+CI runs `.ci/run`; a newcomer runs the README. If they drift apart, CI would
+test something other than what users are told to run.
+"""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _quickstart_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    return [b.strip() for b in re.findall(r"```bash\n(.*?)```", section, flags=re.S)]
+
+
+def test_readme_has_exactly_two_quickstart_commands():
+    cmds = _quickstart_commands()
+    assert len(cmds) == 2, cmds
+    assert all("\n" not in c for c in cmds), "each quickstart command is a single line"
+    assert "ltjax run sweeps/quickstart.toml" in cmds[0]
+    assert "pytest" in cmds[1]
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    test_cmd = _quickstart_commands()[1]
+    ci_lines = [ln.strip() for ln in (ROOT / ".ci/run").read_text().splitlines()]
+    assert test_cmd in ci_lines
+    assert "set -euo pipefail" in ci_lines  # a failing test fails CI
+
+
+def test_quickstart_sweep_exists_and_validates():
+    from ltjax.sweep import load_sweep
+
+    cfg = load_sweep(ROOT / "sweeps/quickstart.toml")
+    assert cfg.points()
