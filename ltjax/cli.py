@@ -13,6 +13,28 @@ import sys
 from ltjax import __version__
 from ltjax.errors import InputError, NumericalError
 
+EXECUTORS = ("inline", "submitit-local", "submitit-slurm", "ray")  # == ltjax.sweep.executors.EXECUTORS
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return v
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, like every other input error
@@ -28,6 +50,23 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="result directory (default: the sweep's 'out' or results/<name>)")
     r.add_argument("--force", action="store_true", help="overwrite an existing result directory")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    r.add_argument("--data-dir", help="directory of input data sets (e.g. MNIST); sets LTJAX_DATA_DIR")
+    r.add_argument("--chunk-points", type=_positive_int, default=1,
+                   help="grid points per chunk: per resumable file and per cluster job (default 1)")
+    r.add_argument("--ue-chunk", type=_positive_int, default=None,
+                   help="UEs per device batch chunk in map_ues (default: all UEs of a point at once)")
+    r.add_argument("--executor", choices=EXECUTORS, default="inline",
+                   help="where chunks run: in this process, a submitit job array (local/SLURM), or Ray")
+    r.add_argument("--slurm-partition", help="submitit-slurm: partition")
+    r.add_argument("--timeout-min", type=_positive_int, default=None, help="submitit: time limit per job [min]")
+    r.add_argument("--gpus-per-task", type=int, default=None, help="submitit-slurm / ray: GPUs per chunk job")
+    r.add_argument("--distributed", action="store_true",
+                   help="multi-process run via jax.distributed (SLURM auto-detected, or the flags below)")
+    r.add_argument("--coordinator", help="--distributed: HOST:PORT of process 0 (or $LTJAX_COORDINATOR)")
+    r.add_argument("--num-processes", type=_positive_int, default=None,
+                   help="--distributed: number of processes (or $LTJAX_NUM_PROCESSES)")
+    r.add_argument("--process-id", type=_nonneg_int, default=None,
+                   help="--distributed: this process's id, 0-based (or $LTJAX_PROCESS_ID)")
     sub.add_parser("list", help="list the registered experiments and benchmarks")
     b = sub.add_parser("bench", help="run a benchmark; writes results/bench/<name>.json")
     b.add_argument("name", help="benchmark name (see 'ltjax list')")
@@ -49,18 +88,83 @@ def _cmd_list() -> int:
     return 0
 
 
-def _cmd_run(args) -> int:
-    from ltjax.sweep import load_sweep, run_sweep
-
-    cfg = load_sweep(args.sweep)
+def _check_run_flags(args) -> None:
+    """Flag combinations that cannot work; one InputError naming the flags."""
+    dist_flags = [f for f, v in (("--coordinator", args.coordinator), ("--num-processes", args.num_processes),
+                                 ("--process-id", args.process_id)) if v is not None]
+    if dist_flags and not args.distributed:
+        raise InputError(f"command line: {', '.join(dist_flags)} need --distributed")
+    if args.distributed and args.executor != "inline":
+        raise InputError(f"command line: --distributed conflicts with --executor {args.executor}; "
+                         "allowed: one of them")
+    slurm_flags = [f for f, v in (("--slurm-partition", args.slurm_partition),) if v is not None]
+    if slurm_flags and args.executor != "submitit-slurm":
+        raise InputError(f"command line: {', '.join(slurm_flags)} needs --executor submitit-slurm")
+    if args.gpus_per_task is not None and args.gpus_per_task < 0:
+        raise InputError(f"--gpus-per-task {args.gpus_per_task}: must be >= 0")
+    if args.data_dir is not None:
+        if not args.data_dir or not os.path.isdir(args.data_dir):
+            raise InputError(f"--data-dir {args.data_dir}: no such directory")
+        if not os.access(args.data_dir, os.R_OK | os.X_OK):
+            raise InputError(f"--data-dir {args.data_dir}: directory is not readable")
     if args.out is not None:
+        if not args.out.strip():
+            raise InputError("--out: empty path")
+        if os.path.exists(args.out) and not os.path.isdir(args.out):
+            raise InputError(f"--out {args.out}: exists and is not a directory")
         parent = os.path.dirname(os.path.abspath(args.out))
         while parent and not os.path.exists(parent):
             parent = os.path.dirname(parent)
-        if not os.access(parent, os.W_OK):
+        if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
             raise InputError(f"--out {args.out}: directory is not writable")
-    out = run_sweep(cfg, out=args.out, force=args.force, progress=not args.no_progress)
-    print(f"wrote {out}")
+
+
+def _cmd_run(args) -> int:
+    from ltjax.sweep import load_sweep, run_sweep
+
+    _check_run_flags(args)
+    started, rank = False, 0
+    if args.distributed:
+        from ltjax.sweep import distributed
+
+        spec = distributed.resolve_spec(args.coordinator, args.num_processes, args.process_id)
+        if not os.path.isfile(args.sweep):  # fail before waiting for the other processes
+            raise InputError(f"{args.sweep}: no such sweep file")
+        # Before load_sweep: importing experiment modules must not touch the
+        # XLA backend first (jax.distributed.initialize has to come before it).
+        distributed.initialize(spec)
+        started = True
+    try:
+        cfg = load_sweep(args.sweep)
+    except BaseException:
+        if started:
+            distributed.shutdown()
+        raise
+    if args.data_dir is not None:
+        os.environ["LTJAX_DATA_DIR"] = os.path.abspath(args.data_dir)
+    options = {}
+    if args.slurm_partition:
+        options["slurm_partition"] = args.slurm_partition
+    if args.timeout_min:
+        options["timeout_min"] = args.timeout_min
+    if args.gpus_per_task is not None:
+        options["gpus_per_task" if args.executor == "ray" else "gpus_per_node"] = args.gpus_per_task
+    try:
+        out = run_sweep(cfg, out=args.out, force=args.force, progress=not args.no_progress,
+                        chunk_points=args.chunk_points, ue_chunk=args.ue_chunk, executor=args.executor,
+                        executor_options=options,
+                        data_dir=os.environ.get("LTJAX_DATA_DIR") if args.data_dir else None)
+        if started:
+            import jax
+
+            rank = jax.process_index()
+    finally:
+        if started:
+            from ltjax.sweep import distributed
+
+            distributed.shutdown()
+    if rank == 0:
+        print(f"wrote {out}")
     return 0
 
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = (
+    "ltjax.bench.channel",
+    "ltjax.bench.lighttune_step",
+    "ltjax.bench.scaling",
+)
 
 _BENCHES: dict[str, tuple[str, Callable]] = {}
 _loaded = False

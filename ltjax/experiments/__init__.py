@@ -8,6 +8,10 @@ import importlib
 
 MODULES: tuple[str, ...] = (
     "ltjax.experiments.demo",
+    "ltjax.experiments.mnist_ff_loss",
+    "ltjax.experiments.beam_train",
+    "ltjax.experiments.lcm_adaptation",
+    "ltjax.experiments.link_bler_curves",
 )
 
 _loaded = False

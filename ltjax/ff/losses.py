@@ -33,47 +33,67 @@ import jax.numpy as jnp
 from ltjax.ff.model import layer_preact, neuron_goodness, normalize_input
 
 LOSSES = ("quadratic", "softplus")
+GOODNESS = ("neuron", "mean")
 
 
-def _check_loss(loss: str) -> None:
+def _check_loss(loss: str, goodness: str = "neuron") -> None:
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if goodness not in GOODNESS:
+        raise ValueError(f"goodness must be one of {GOODNESS}, got {goodness!r}")
 
 
-def softplus_loss(h_pos: jax.Array, h_neg: jax.Array, threshold) -> jax.Array:
+def _goodness_minus_t(h: jax.Array, threshold, goodness: str) -> jax.Array:
+    """g - T: per neuron, [B, M] (eqs. 3, 4, 6 as written), or per sample, [B, 1] (``"mean"``).
+
+    ``"mean"`` is the reference code's goodness ``h.pow(2).mean(1)`` = ||h||^2 / M
+    (eq. 1 divided by M): the loss is then applied once per sample, not once per neuron.
+    """
+    g = neuron_goodness(h)
+    if goodness == "mean":
+        g = jnp.mean(g, axis=-1, keepdims=True)
+    return g - threshold
+
+
+def softplus_loss(h_pos: jax.Array, h_neg: jax.Array, threshold, goodness: str = "neuron") -> jax.Array:
     """Eq. (4): mean over samples and neurons of ln(1 + e^{-(g+ - T)}) plus ln(1 + e^{g- - T}).
 
-    Args: h_pos [B+, M], h_neg [B-, M] layer outputs. Returns a scalar.
+    Args: h_pos [B+, M], h_neg [B-, M] layer outputs; ``goodness`` see :func:`_goodness_minus_t`.
+    Returns a scalar.
     """
-    g_pos, g_neg = neuron_goodness(h_pos), neuron_goodness(h_neg)
-    return (jnp.mean(jax.nn.softplus(-(g_pos - threshold)))
-            + jnp.mean(jax.nn.softplus(g_neg - threshold)))
+    d_pos = _goodness_minus_t(h_pos, threshold, goodness)
+    d_neg = _goodness_minus_t(h_neg, threshold, goodness)
+    return jnp.mean(jax.nn.softplus(-d_pos)) + jnp.mean(jax.nn.softplus(d_neg))
 
 
-def quadratic_loss(h_pos: jax.Array, h_neg: jax.Array, threshold) -> jax.Array:
+def quadratic_loss(h_pos: jax.Array, h_neg: jax.Array, threshold, goodness: str = "neuron") -> jax.Array:
     """Eq. (6), the proposed loss: mean of (g+ - T)^2 - 4 (g+ - T) plus (g- - T)^2 + 4 (g- - T).
 
     It is 8x the second-order Taylor expansion of Softplus about 0, minus a constant.
     Args: h_pos [B+, M], h_neg [B-, M]. Returns a scalar.
     """
-    d_pos = neuron_goodness(h_pos) - threshold
-    d_neg = neuron_goodness(h_neg) - threshold
+    d_pos = _goodness_minus_t(h_pos, threshold, goodness)
+    d_neg = _goodness_minus_t(h_neg, threshold, goodness)
     return jnp.mean(d_pos * d_pos - 4.0 * d_pos) + jnp.mean(d_neg * d_neg + 4.0 * d_neg)
 
 
-def layer_loss(h_pos, h_neg, threshold, loss: str = "quadratic") -> jax.Array:
+def layer_loss(h_pos, h_neg, threshold, loss: str = "quadratic", goodness: str = "neuron") -> jax.Array:
     """Eq. (4) or eq. (6) by name."""
-    _check_loss(loss)
-    return (quadratic_loss if loss == "quadratic" else softplus_loss)(h_pos, h_neg, threshold)
+    _check_loss(loss, goodness)
+    return (quadratic_loss if loss == "quadratic" else softplus_loss)(h_pos, h_neg, threshold, goodness)
 
 
-def dloss_dz(h_pos: jax.Array, h_neg: jax.Array, threshold, loss: str):
-    """Closed-form dL/dz for positives [B+, M] and negatives [B-, M] (see module docstring)."""
-    _check_loss(loss)
+def dloss_dz(h_pos: jax.Array, h_neg: jax.Array, threshold, loss: str, goodness: str = "neuron"):
+    """Closed-form dL/dz for positives [B+, M] and negatives [B-, M] (see module docstring).
+
+    With ``goodness="mean"`` the factor in front of 2h is computed from the
+    per-sample goodness and the chain rule brings the same 1/M (dG/dh_j = 2 h_j / M).
+    """
+    _check_loss(loss, goodness)
     a = 1.0 / (h_pos.shape[0] * h_pos.shape[-1])
     b = 1.0 / (h_neg.shape[0] * h_neg.shape[-1])
-    d_pos = neuron_goodness(h_pos) - threshold
-    d_neg = neuron_goodness(h_neg) - threshold
+    d_pos = _goodness_minus_t(h_pos, threshold, goodness)
+    d_neg = _goodness_minus_t(h_neg, threshold, goodness)
     if loss == "quadratic":
         c_pos, c_neg = 2.0 * d_pos - 4.0, 2.0 * d_neg + 4.0
     else:  # d/dg ln(1 + e^{-(g - T)}) = -sigmoid(-(g - T)); d/dg ln(1 + e^{g - T}) = sigmoid(g - T)
@@ -83,7 +103,7 @@ def dloss_dz(h_pos: jax.Array, h_neg: jax.Array, threshold, loss: str):
 
 
 def layer_grads_from_inputs(layer: dict, xn_pos: jax.Array, xn_neg: jax.Array, threshold,
-                            loss: str = "quadratic"):
+                            loss: str = "quadratic", goodness: str = "neuron"):
     """Closed-form gradient of one layer given its (already normalised, if used) inputs.
 
     Args:
@@ -94,22 +114,22 @@ def layer_grads_from_inputs(layer: dict, xn_pos: jax.Array, xn_neg: jax.Array, t
     """
     h_pos = jax.nn.relu(layer_preact(layer, xn_pos, False))
     h_neg = jax.nn.relu(layer_preact(layer, xn_neg, False))
-    dz_pos, dz_neg = dloss_dz(h_pos, h_neg, threshold, loss)
+    dz_pos, dz_neg = dloss_dz(h_pos, h_neg, threshold, loss, goodness)
     grads = {"w": xn_pos.T @ dz_pos + xn_neg.T @ dz_neg,
              "b": jnp.sum(dz_pos, axis=0) + jnp.sum(dz_neg, axis=0)}
-    return grads, layer_loss(h_pos, h_neg, threshold, loss), h_pos, h_neg
+    return grads, layer_loss(h_pos, h_neg, threshold, loss, goodness), h_pos, h_neg
 
 
 def layer_grads(layer: dict, x_pos: jax.Array, x_neg: jax.Array, threshold,
-                loss: str = "quadratic", normalize: bool = False):
+                loss: str = "quadratic", normalize: bool = False, goodness: str = "neuron"):
     """:func:`layer_grads_from_inputs` on raw inputs x_pos [B+, N], x_neg [B-, N] (normalised here if asked)."""
     if normalize:
         x_pos, x_neg = normalize_input(x_pos), normalize_input(x_neg)
-    return layer_grads_from_inputs(layer, x_pos, x_neg, threshold, loss)
+    return layer_grads_from_inputs(layer, x_pos, x_neg, threshold, loss, goodness)
 
 
 def local_grads_and_losses(params, x_pos, x_neg, threshold, loss: str = "quadratic",
-                           normalize: bool = False):
+                           normalize: bool = False, goodness: str = "neuron"):
     """Per-layer closed-form gradients and loss values; inputs detached between layers.
 
     Args:
@@ -121,7 +141,7 @@ def local_grads_and_losses(params, x_pos, x_neg, threshold, loss: str = "quadrat
     """
     grads, losses = [], []
     for layer in params:
-        g, value, x_pos, x_neg = layer_grads(layer, x_pos, x_neg, threshold, loss, normalize)
+        g, value, x_pos, x_neg = layer_grads(layer, x_pos, x_neg, threshold, loss, normalize, goodness)
         # Local training: the next layer sees this layer's output as a constant input.
         x_pos, x_neg = jax.lax.stop_gradient(x_pos), jax.lax.stop_gradient(x_neg)
         grads.append(g)
@@ -129,7 +149,8 @@ def local_grads_and_losses(params, x_pos, x_neg, threshold, loss: str = "quadrat
     return grads, jnp.stack(losses)
 
 
-def local_grads(params, x_pos, x_neg, threshold, loss: str = "quadratic", normalize: bool = False):
+def local_grads(params, x_pos, x_neg, threshold, loss: str = "quadratic", normalize: bool = False,
+                goodness: str = "neuron"):
     """Closed-form per-layer FF gradients, a pytree shaped like ``params``.
 
     Every layer l gets the exact gradient of its own loss (eq. 4 for
@@ -144,16 +165,20 @@ def local_grads(params, x_pos, x_neg, threshold, loss: str = "quadratic", normal
       threshold: T.
       loss: ``"quadratic"`` (eq. 6) or ``"softplus"`` (eq. 4).
       normalize: length-normalise every layer's input first.
+      goodness: ``"neuron"``: the loss on every neuron's goodness g[j] = h[j]^2, eqs. (3), (4),
+        (6) as written; ``"mean"``: on the per-sample mean goodness ||h||^2 / M, as the
+        reference code the paper cites for its MNIST results.
     """
-    return local_grads_and_losses(params, x_pos, x_neg, threshold, loss, normalize)[0]
+    return local_grads_and_losses(params, x_pos, x_neg, threshold, loss, normalize, goodness)[0]
 
 
-def local_losses(params, x_pos, x_neg, threshold, loss: str = "quadratic", normalize: bool = False):
+def local_losses(params, x_pos, x_neg, threshold, loss: str = "quadratic", normalize: bool = False,
+                 goodness: str = "neuron"):
     """Per-layer loss values [L] (eq. 4 or 6), inputs detached between layers. Differentiable: tests use it."""
     losses = []
     for layer in params:
         h_pos = jax.nn.relu(layer_preact(layer, x_pos, normalize))
         h_neg = jax.nn.relu(layer_preact(layer, x_neg, normalize))
-        losses.append(layer_loss(h_pos, h_neg, threshold, loss))
+        losses.append(layer_loss(h_pos, h_neg, threshold, loss, goodness))
         x_pos, x_neg = jax.lax.stop_gradient(h_pos), jax.lax.stop_gradient(h_neg)
     return jnp.stack(losses)

@@ -20,9 +20,10 @@ from ltjax.ff.losses import layer_grads_from_inputs
 from ltjax.ff.model import layer_forward, normalize_input
 
 
-@functools.partial(jax.jit, static_argnames=("opt", "steps", "loss", "normalize"))
+@functools.partial(jax.jit, static_argnames=("opt", "steps", "loss", "normalize", "goodness"))
 def train_layer(layer: dict, x_pos: jax.Array, x_neg: jax.Array, threshold, *,
-                opt: optax.GradientTransformation, steps: int, loss: str, normalize: bool):
+                opt: optax.GradientTransformation, steps: int, loss: str, normalize: bool,
+                goodness: str = "neuron"):
     """``steps`` full-batch updates of one layer (a ``lax.scan``).
 
     Args:
@@ -37,7 +38,7 @@ def train_layer(layer: dict, x_pos: jax.Array, x_neg: jax.Array, threshold, *,
 
     def body(carry, _):
         lay, state = carry
-        grads, value, _, _ = layer_grads_from_inputs(lay, x_pos, x_neg, threshold, loss)
+        grads, value, _, _ = layer_grads_from_inputs(lay, x_pos, x_neg, threshold, loss, goodness)
         updates, state = opt.update(grads, state, lay)
         return (optax.apply_updates(lay, updates), state), value
 
@@ -49,12 +50,12 @@ _forward_jit = jax.jit(layer_forward, static_argnames=("normalize",))
 
 
 def train_layerwise(params, x_pos, x_neg, threshold, *, opt, steps: int, loss: str = "quadratic",
-                    normalize: bool = True):
+                    normalize: bool = True, goodness: str = "neuron"):
     """Trains every layer in turn (reference-code schedule). Returns (params, [losses [S] per layer])."""
     new_params, curves = [], []
     for layer in params:
         layer, losses = train_layer(layer, x_pos, x_neg, jnp.asarray(threshold, x_pos.dtype), opt=opt,
-                                    steps=steps, loss=loss, normalize=normalize)
+                                    steps=steps, loss=loss, normalize=normalize, goodness=goodness)
         new_params.append(layer)
         curves.append(losses)
         # Detached: the next layer trains on this (now frozen) layer's outputs.

@@ -129,15 +129,21 @@ def _check_value(src: str, key: str, p: Param, v: Any) -> Any:
     """Validates one (possibly list-kinded) value."""
     if p.kind.endswith("_list"):
         elem = p.kind[: -len("_list")]
-        if not isinstance(v, list) or not v:
+        if not isinstance(v, list) or (not v and not _empty_ok(p)):
             raise input_error(src, key, f"expected a non-empty list of {elem}s, got {v!r}")
         return [_check_scalar(src, key, p, e, elem) for e in v]
     return _check_scalar(src, key, p, v, p.kind)
 
 
+def _empty_ok(p: Param) -> bool:
+    """A list-kinded parameter whose default is ``[]`` accepts ``[]`` as its value."""
+    return isinstance(p.default, (list, tuple)) and len(p.default) == 0
+
+
 def _is_axis(p: Param, v: Any) -> bool:
     if p.kind.endswith("_list"):
-        return isinstance(v, list) and (not v or isinstance(v[0], list))
+        # ``[]`` is the empty value where the default is empty, else an empty grid.
+        return isinstance(v, list) and ((not v and not _empty_ok(p)) or (bool(v) and isinstance(v[0], list)))
     return isinstance(v, list)
 
 

@@ -1,20 +1,33 @@
 """Runs a validated sweep: grid points -> data.csv, series.npz, meta.json, plots.
 
 Keys: point ``i`` gets ``fold_in(key(seed), i)``; experiments fold in the UE
-index below that, so draws never depend on chunking or device count.
+index below that (``ltjax.sweep.parallel.map_ues``), so draws never depend on
+chunking, device count, process count or executor.
 
-Crash safety and resume: each finished grid point is saved atomically to
-``<out>.work/point-XXXXX.npz`` next to a ``manifest.json`` holding the config
-hash. Re-running the same sweep skips finished points; a corrupt point file is
-recomputed; a changed config is refused unless ``force``. The final directory
-is assembled in a temp directory and renamed into place, so ``<out>`` is
-either absent, the previous complete result (until ``force``), or complete.
+Chunks and resume (issue #6, section 3): the grid points are computed in
+chunks of ``chunk_points`` points. Each finished chunk is saved atomically
+(temp, fsync, rename) to ``<parent>/.<name>.work/chunk-*.npz`` with the config
+hash and a digest (``ltjax.sweep.chunks``); ``manifest.json`` there holds the
+config hash. Re-running the same sweep skips finished points; a corrupt or
+partial chunk is recomputed; a changed config is refused unless ``force``.
+Finiteness of the metrics is checked at every chunk boundary.
+
+The final directory is assembled in ``.<name>.tmp`` and renamed into place,
+so ``<out>`` is either absent, the previous complete result (until ``force``),
+or complete. The work directory is removed once the result is in place.
+
+Scale-out: ``executor`` runs chunks in this process (``inline``), as a
+submitit job array (local or SLURM) or on Ray (``ltjax.sweep.executors``).
+Under ``jax.distributed`` (``ltjax run --distributed``) process ``p`` of
+``P`` computes the points ``i % P == p``; results are gathered with a JAX
+collective and process 0 alone writes the result directory.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import math
+import os
 import shutil
 import time
 from datetime import datetime, timezone
@@ -24,9 +37,12 @@ from typing import Any
 import numpy as np
 
 from ltjax.errors import InputError, NumericalError
+from ltjax.sweep import chunks as ck
+from ltjax.sweep import distributed as dist
 from ltjax.sweep.config import SweepConfig
-from ltjax.sweep.io import (atomic_write_bytes, atomic_write_json, atomic_write_text, environment,
-                            format_csv)
+from ltjax.sweep.executors import EXECUTORS, ChunkJob, run_ray, run_submitit
+from ltjax.sweep.io import atomic_write_bytes, atomic_write_json, atomic_write_text, environment, format_csv
+from ltjax.sweep.parallel import ue_chunking
 from ltjax.sweep.progress import Progress
 
 RESULTS_ROOT = Path("results")
@@ -37,112 +53,150 @@ def output_dir(cfg: SweepConfig, out: str | Path | None = None) -> Path:
     return Path(out or cfg.out or RESULTS_ROOT / cfg.name)
 
 
-def _split_metrics(exp_name: str, idx: int, metrics: Any) -> tuple[dict, dict]:
-    """Point-function output -> (scalars for data.csv, arrays for series.npz)."""
-    import jax
-
-    if not isinstance(metrics, dict):
-        metrics = {"value": metrics}
-    metrics = jax.device_get(metrics)
-    scalars, series = {}, {}
-    for k, v in metrics.items():
-        a = np.asarray(v)
-        if a.ndim == 0:
-            scalars[k] = a.item()
-        else:
-            series[k] = a
-    return scalars, series
+def work_dir(out_dir: Path) -> Path:
+    """The resumable per-chunk directory beside the result directory."""
+    return out_dir.parent / f".{out_dir.name}.work"
 
 
-def _check_finite(cfg: SweepConfig, idx: int, point: dict, scalars: dict, series: dict) -> None:
-    allowed = set(cfg.experiment.allow_nonfinite)
-    bad = [k for k, v in scalars.items()
-           if k not in allowed and isinstance(v, float) and not math.isfinite(v)]
-    bad += [k for k, a in series.items()
-            if k not in allowed and np.issubdtype(a.dtype, np.inexact) and not np.all(np.isfinite(a))]
-    if bad:
-        raise NumericalError(
-            f"experiment {cfg.experiment.name!r}, grid point {idx} {point}: "
-            f"non-finite metric(s) {', '.join(sorted(bad))}")
-
-
-def _save_point(path: Path, config_hash: str, scalars: dict, series: dict) -> None:
-    import io
-
-    buf = io.BytesIO()
-    arrays = {"__hash__": np.array(config_hash), "__scalars__": np.array(json.dumps(scalars))}
-    arrays.update({f"series/{k}": v for k, v in series.items()})
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def _load_point(path: Path, config_hash: str) -> tuple[dict, dict] | None:
-    """A finished point, or None if missing, corrupt or from another config."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if str(z["__hash__"]) != config_hash:
-                return None
-            scalars = json.loads(str(z["__scalars__"]))
-            series = {k[len("series/"):]: z[k] for k in z.files if k.startswith("series/")}
-        return scalars, series
-    except Exception:  # noqa: BLE001 - any unreadable file is just recomputed
-        return None
-
-
-def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = False,
-              progress: bool = True) -> Path:
-    """Runs every grid point of ``cfg`` and writes the result directory.
-
-    Returns the result directory. Raises InputError when ``out`` exists (and
-    not ``force``) or cannot be written, NumericalError on NaN/inf metrics.
-    """
-    import jax
-
-    out_dir = output_dir(cfg, out)
+def _prepare(cfg: SweepConfig, out_dir: Path, force: bool, config_hash: str) -> str | None:
+    """Checks the output and sets up the work directory; returns an error message or None."""
     if out_dir.exists() and not force:
-        raise InputError(f"{out_dir}: result directory exists; pass --force to overwrite it")
-    work = out_dir.parent / f".{out_dir.name}.work"
+        return f"{out_dir}: result directory exists; pass --force to overwrite it"
+    work = work_dir(out_dir)
     try:
         work.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise InputError(f"--out {out_dir}: cannot create output directory ({e.strerror})") from None
-    config_hash = cfg.config_hash()
+        return f"--out {out_dir}: cannot create output directory ({e.strerror})"
+    if not os.access(work, os.W_OK):
+        return f"--out {out_dir}: output directory is not writable"
     manifest = work / "manifest.json"
     if manifest.exists():
         try:
             old = json.loads(manifest.read_text()).get("config_hash")
-        except (OSError, ValueError):
-            old = None
-        if old != config_hash and not force:
-            raise InputError(
-                f"{cfg.source}: config changed since the unfinished run in {work} was started; "
-                "pass --force to discard it")
-        if old != config_hash:
+        except (OSError, ValueError, AttributeError):
+            old = None  # an unreadable manifest: only the chunk files' own hashes count
+        if old is not None and old != config_hash:
+            if not force:
+                return (f"{cfg.source}: config changed since the unfinished run in {work} was started "
+                        f"(config hash {old[:12]} -> {config_hash[:12]}); pass --force to discard it")
             shutil.rmtree(work)
             work.mkdir(parents=True)
     atomic_write_json(manifest, {"config_hash": config_hash, "config": cfg.as_dict()})
+    return None
+
+
+def _has_chunks(work: Path) -> bool:
+    return work.is_dir() and any(work.glob("chunk-*.npz"))
+
+
+def _batches(indices: list[int], size: int) -> list[list[int]]:
+    return [indices[k:k + size] for k in range(0, len(indices), size)]
+
+
+def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = False,
+              progress: bool = True, *, chunk_points: int = 1, ue_chunk: int | None = None,
+              executor: str = "inline", executor_options: dict[str, Any] | None = None,
+              data_dir: str | None = None) -> Path:
+    """Runs every grid point of ``cfg`` and writes the result directory.
+
+    Args:
+      cfg: a validated sweep (``load_sweep``).
+      out: result directory; default the sweep's ``out`` or ``results/<name>``.
+      force: overwrite an existing result / discard work of a changed config.
+      progress: show the progress bar (stderr).
+      chunk_points: grid points per chunk (per saved file, per cluster job).
+      ue_chunk: default UE chunk size of ``map_ues`` (None: all UEs at once).
+      executor: one of ``EXECUTORS``.
+      executor_options: passed to submitit's ``update_parameters`` / Ray.
+      data_dir: exported as ``LTJAX_DATA_DIR`` to cluster workers.
+
+    Returns the result directory. Raises InputError when ``out`` exists (and
+    not ``force``) or cannot be written, NumericalError on NaN/inf metrics.
+    Under ``jax.distributed`` every process must call it; only process 0 writes.
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor {executor!r} not in {EXECUTORS}")
+    if isinstance(chunk_points, bool) or int(chunk_points) < 1:
+        raise ValueError(f"chunk_points must be >= 1, got {chunk_points!r}")
+    import jax
+
+    out_dir = output_dir(cfg, out)
+    work = work_dir(out_dir)
+    config_hash = cfg.config_hash()
+    rank, size = dist.process_index(), dist.process_count()
+    err = _prepare(cfg, out_dir, force, config_hash) if rank == 0 else None
+    if size > 1:
+        err = dist.agree_on_error(err)  # also a barrier: the manifest is in place
+    if err:
+        raise InputError(err)
 
     points = cfg.points()
     start = datetime.now(timezone.utc)
     t0 = time.perf_counter()
-    root = jax.random.key(cfg.seed)
-    rows, all_series, resumed = [], {}, 0
-    with Progress(len(points), cfg.name, enabled=progress) as bar:
-        for i, point in enumerate(points):
-            pfile = work / f"point-{i:05d}.npz"
-            done = _load_point(pfile, config_hash) if pfile.exists() else None
-            if done is None:
-                scalars, series = _split_metrics(cfg.experiment.name, i,
-                                                 cfg.experiment.fn(jax.random.fold_in(root, i), dict(point)))
-                _check_finite(cfg, i, point, scalars, series)
-                _save_point(pfile, config_hash, scalars, series)
+    done = ck.load_done(work, config_hash, len(points))
+    mine = [i for i in range(len(points)) if i % size == rank]
+    resumed = sum(i in done for i in mine)
+    todo = _batches([i for i in mine if i not in done], chunk_points)
+    failure: Exception | None = None
+    try:
+        with Progress(len(mine), cfg.name, enabled=progress and rank == 0) as bar:
+            bar.update(resumed, "resumed" if resumed else "")
+            if executor == "inline":
+                with ue_chunking(ue_chunk):
+                    for idx in todo:
+                        res = ck.compute_chunk(cfg.experiment, cfg.seed, idx, points)
+                        blob = ck.encode_chunk(config_hash, res)
+                        atomic_write_bytes(ck.chunk_path(work, idx), blob)
+                        # Store what a resume would read back, so both give the same data.csv.
+                        done.update(ck.decode_chunk(blob, config_hash))
+                        bar.update(len(idx))
             else:
-                scalars, series = done
-                resumed += 1
-            rows.append({"point": i, **point, **scalars})
-            all_series.update({f"p{i:05d}/{k}": v for k, v in series.items()})
-            bar.update()
+                jobs = [ChunkJob(cfg.experiment.name, cfg.seed, tuple(idx), tuple(points[i] for i in idx),
+                                 str(work.resolve()), config_hash, ue_chunk, data_dir,
+                                 {k: v for k, v in os.environ.items() if k.startswith(("JAX_", "XLA_", "LTJAX_"))})
+                        for idx in todo]
 
+                def on_done(job):
+                    bar.update(len(job.indices))
+
+                if executor.startswith("submitit"):
+                    run_submitit(jobs, work / "submitit", executor.split("-", 1)[1],
+                                 dict(executor_options or {}), on_done)
+                else:
+                    run_ray(jobs, dict(executor_options or {}), on_done)
+                done = ck.load_done(work, config_hash, len(points))
+                missing = [i for i in mine if i not in done]
+                if missing:
+                    raise RuntimeError(f"{executor}: chunk files for grid points {missing[:10]} missing in {work}")
+    except (InputError, NumericalError, RuntimeError) as e:
+        failure = e
+    if size > 1:  # every process learns about any failure; nobody waits forever
+        msg = dist.agree_on_error(f"{type(failure).__name__}\t{failure}" if failure else None)
+        if msg and failure is None:
+            kind, _, text = msg.partition("\t")
+            failure = {"InputError": InputError, "NumericalError": NumericalError}.get(kind, RuntimeError)(
+                f"(process {rank}) another process failed: {text}")
+    if failure is not None:
+        if isinstance(failure, InputError) and rank == 0 and not _has_chunks(work):
+            shutil.rmtree(work, ignore_errors=True)  # bad input: leave nothing behind
+        raise failure
+
+    if size > 1:
+        blobs = dist.allgather_bytes(ck.encode_chunk(config_hash, {i: done[i] for i in mine}))
+        done = {}
+        for b in blobs:
+            done.update(ck.decode_chunk(b, config_hash) or {})
+    if rank != 0:
+        return out_dir
+    missing = [i for i in range(len(points)) if i not in done]
+    if missing:
+        raise RuntimeError(f"grid points {missing[:10]} have no result after the gather")
+
+    rows, all_series = [], {}
+    for i, point in enumerate(points):
+        scalars, series = done[i]
+        rows.append({"point": i, **point, **scalars})
+        all_series.update({f"p{i:05d}/{k}": v for k, v in series.items()})
     columns = ["point", *cfg.experiment.params]
     for r in rows:
         columns += [k for k in r if k not in columns]
@@ -159,22 +213,32 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
         "end_utc": end.isoformat(),
         "wall_s": time.perf_counter() - t0,
         "command": f"ltjax run {cfg.source}",
+        "execution": {"executor": executor, "chunk_points": chunk_points, "ue_chunk": ue_chunk,
+                      "process_count": size, "local_device_count": jax.local_device_count()},
         **environment(),
     }
+    _write_result(cfg, out_dir, rows, columns, all_series, meta)
+    shutil.rmtree(work, ignore_errors=True)
+    return out_dir
 
+
+def _write_result(cfg: SweepConfig, out_dir: Path, rows, columns, all_series, meta) -> None:
+    """Assembles ``.<name>.tmp`` and renames it to ``out_dir`` (the old one goes last)."""
     tmp = out_dir.parent / f".{out_dir.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    atomic_write_text(tmp / "data.csv", format_csv(rows, columns))
-    if all_series:
-        import io
-
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **all_series)
-        atomic_write_bytes(tmp / "series.npz", buf.getvalue())
-    atomic_write_json(tmp / "meta.json", meta)
-    for plot in cfg.experiment.plots:
-        plot(tmp)
+    try:
+        tmp.mkdir(parents=True)
+        atomic_write_text(tmp / "data.csv", format_csv(rows, columns))
+        if all_series:
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **all_series)
+            atomic_write_bytes(tmp / "series.npz", buf.getvalue())
+        atomic_write_json(tmp / "meta.json", meta)
+        for plot in cfg.experiment.plots:
+            plot(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if out_dir.exists():
         old = out_dir.parent / f".{out_dir.name}.old"
         shutil.rmtree(old, ignore_errors=True)
@@ -183,5 +247,3 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
         shutil.rmtree(old, ignore_errors=True)
     else:
         tmp.rename(out_dir)
-    shutil.rmtree(work, ignore_errors=True)
-    return out_dir

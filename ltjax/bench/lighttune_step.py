@@ -1,0 +1,118 @@
+"""``ltjax bench lighttune-step``: UE-steps/s of the jitted, vmapped LightTune step vs a NumPy per-UE loop.
+
+Setup (issue #2, section 7): FF model [13, 32, 32] (12 features + appended
+label), K = 11 candidate labels (BLER classes 0, 0.1, ..., 1.0), Table IV
+parameters (delta 0.3, T 9, alpha_f 0.03). Every UE holds its own model copy
+(and Adam moments for the standard variant). Truths are chosen from the
+model's own predictions so that exactly half the UEs update: even UEs get
+y+ = y_hat (error 0, no update), odd UEs y+ = y_hat + 5 mod 11 (error >= 0.5).
+
+JAX: one jitted call of :func:`ltjax.lighttune.lighttune_step_ues` over U UEs;
+compile time apart (first call minus best of 3), ``block_until_ready``.
+NumPy baseline: :func:`ltjax.lighttune.reference_np.step_np` in a Python loop
+over UEs, in the same run, timed on the first ``min(U, 1000)`` UEs (500 in
+quick mode) and scaled per UE (its cost is linear in U).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ltjax.bench import register_bench
+from ltjax.bench.common import print_table, time_jitted, write_bench
+
+SIZES = [13, 32, 32]
+TARGET_SPEEDUP_10K = 100.0
+
+
+def _setup(num_ues: int, variant: str, seed: int = 0):
+    import jax
+    import jax.numpy as jnp
+
+    from ltjax import ff
+    from ltjax import lighttune as lt
+
+    params = lt.LightTuneParams(variant=variant)
+    model = ff.init(jax.random.key(seed), SIZES)
+    kx = jax.random.key(seed + 1)
+    x = jax.random.normal(kx, (num_ues, SIZES[0] - 1))
+    y_hat = jax.jit(jax.vmap(lambda xi: lt.predict_ue(model, xi, params)))(x)
+    k = len(params.labels)
+    y = jnp.where(jnp.arange(num_ues) % 2 == 0, y_hat, (y_hat + 5) % k).astype(jnp.int32)
+    states = jax.block_until_ready(lt.broadcast_ue_state(lt.init_ue_state(model, variant), num_ues))
+    # materialise per-UE copies (broadcast_to may alias); each UE owns its model
+    states = jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), states)
+    return model, params, x, y, states
+
+
+def _numpy_rate(model, params, x, y, variant: str, n: int) -> tuple[float, float]:
+    from ltjax.lighttune.reference_np import init_state_np, step_np
+
+    x, y = np.asarray(x[:n]), np.asarray(y[:n])
+    rng = np.random.default_rng(0)
+    r = rng.integers(0, len(params.labels) - 1, size=n)
+    states = [init_state_np(model, variant) for _ in range(n)]  # per-UE copies, not timed
+    t0 = time.perf_counter()
+    n_upd = 0
+    for u in range(n):
+        _, out = step_np(states[u], x[u], int(y[u]), int(r[u]), params)
+        n_upd += out["updated"]
+    dt = time.perf_counter() - t0
+    return n / dt, n_upd / n
+
+
+def _gpu_info() -> dict:
+    import jax
+
+    gpus = [d for d in jax.devices() if d.platform == "gpu"]
+    if not gpus:
+        return {"gpu": None, "gpu_reason": f"no GPU visible to JAX (backend {jax.default_backend()!r})"}
+    return {"gpu": str(gpus[0].device_kind)}
+
+
+@register_bench("lighttune-step", "UE-steps/s of the jitted vmapped LightTune step vs a NumPy per-UE loop")
+def run(args):
+    import jax
+
+    from ltjax import lighttune as lt
+
+    quick = bool(getattr(args, "quick", False))
+    sizes = [1_000] if quick else [1_000, 10_000, 100_000]
+    n_np = 500 if quick else 1_000
+    step = jax.jit(lt.lighttune_step_ues)
+    key = jax.random.key(42)
+    rows = []
+    for variant in ("one_step", "standard"):
+        for num_ues in sizes:
+            model, params, x, y, states = _setup(num_ues, variant)
+            t = time_jitted(step, key, states, x, y, params, repeats=3)
+            _, out = step(key, states, x, y, params)
+            frac = float(np.mean(np.asarray(out.updated)))
+            del out
+            np_rate, np_frac = _numpy_rate(model, params, x, y, variant, min(num_ues, n_np))
+            rate = num_ues / t["run_s"]
+            rows.append({"variant": variant, "ues": num_ues, "compile_s": t["compile_s"], "run_s": t["run_s"],
+                         "jax_ue_steps_per_s": rate, "update_fraction": frac,
+                         "numpy_ues_timed": min(num_ues, n_np), "numpy_update_fraction": np_frac,
+                         "numpy_ue_steps_per_s": np_rate, "speedup": rate / np_rate})
+            del states
+    print_table(rows, ["variant", "ues", "compile_s", "run_s", "jax_ue_steps_per_s", "numpy_ue_steps_per_s",
+                       "speedup", "update_fraction"])
+    at_10k = [r["speedup"] for r in rows if r["ues"] == 10_000]
+    target = {"speedup_at_10k_ues": TARGET_SPEEDUP_10K,
+              "met": (min(at_10k) >= TARGET_SPEEDUP_10K) if at_10k else None,
+              "measured_min_speedup_at_10k": min(at_10k) if at_10k else None,
+              "note": "10k UEs not run (quick mode)" if not at_10k else "minimum over both Adam variants"}
+    print(f"target >= {TARGET_SPEEDUP_10K:.0f}x NumPy at 10k UEs: "
+          f"{'not run (quick)' if target['met'] is None else ('met' if target['met'] else 'NOT met')}"
+          + (f" (min {target['measured_min_speedup_at_10k']:.0f}x)" if at_10k else ""))
+    payload = {"setup": {"sizes": SIZES, "labels": list(lt.BLER_CLASSES), "delta": 0.3, "threshold": 9.0,
+                         "lr": 0.03, "quick": quick,
+                         "numpy_baseline": "per-UE Python loop of reference_np.step_np on the first "
+                                           f"min(U, {n_np}) UEs, rate scaled per UE"},
+               "rows": rows, "target": target, **_gpu_info()}
+    path = write_bench("lighttune_step", payload, getattr(args, "out_dir", None))
+    print(f"wrote {path}")
+    return payload

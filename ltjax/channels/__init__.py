@@ -1,0 +1,34 @@
+"""Channels: TR 38.901 scalable TDL-A/B/C, sum-of-sinusoids Doppler, Kronecker MIMO correlation.
+
+Letters: R resource blocks, L taps, Nr UE antennas, Nt gNB ports, K sinusoids, S slots,
+U UEs. Every function here is for ONE UE (unbatched), pure, float32/complex64, and safe
+under jit and vmap; the engine vmaps over UEs (``fold_in(key, ue)``) and slots.
+See docs/channels.md.
+"""
+
+from ltjax.channels.fading import (
+    CORRELATION_LEVELS,
+    MODELS,
+    ChannelConfig,
+    ChannelParams,
+    ChannelState,
+    channel_freq_response,
+    channel_taps,
+    check_channel_params,
+    correlation_matrix,
+    init_channel,
+    make_channel_params,
+    max_delay_spread_s,
+    max_doppler_hz,
+    slot_duration_s,
+    validate_channel_config,
+)
+from ltjax.channels.tdl import TDL_NAMES, TDL_TABLES, normalized_profile, rms_delay_spread, tdl_profile
+
+__all__ = [
+    "CORRELATION_LEVELS", "MODELS", "TDL_NAMES", "TDL_TABLES", "ChannelConfig", "ChannelParams",
+    "ChannelState", "channel_freq_response", "channel_taps", "check_channel_params",
+    "correlation_matrix", "init_channel", "make_channel_params", "max_delay_spread_s",
+    "max_doppler_hz", "normalized_profile", "rms_delay_spread", "slot_duration_s",
+    "tdl_profile", "validate_channel_config",
+]

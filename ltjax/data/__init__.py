@@ -1,0 +1,1 @@
+"""Data loaders (numpy only; no jax import)."""

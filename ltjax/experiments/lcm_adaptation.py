@@ -1,0 +1,120 @@
+"""``lcm_adaptation``: e_RSRP and Top-K/1 accuracy of the three LCM strategies over mobility (paper Figs. 6-9).
+
+One grid point simulates ``n_ue`` UEs for ``n_steps`` steps of 20 ms with the 54 cached models
+(``ltjax.beam.model.load_or_train_tables``; trained first on a cache miss). The channel is simulated once
+and shared by every lane: non-LCM, and (only-dataset-ID, proposed) for each gamma in
+[gamma_db] + gamma_sweep_db, so Fig. 7's gamma sweep uses common random numbers. Scalars are for
+``gamma_db`` (Figs. 6 and 9); per-gamma results are in series. T_LCM sets the window W = T_LCM / 20 ms
+(a static shape), so it is a grid axis (Fig. 8).
+
+Per-UE Top-K/1 accuracy = fraction of the UE's steps whose best beam is among the K highest scores;
+the "p-th percentile user" value is numpy's linearly interpolated p-th percentile of those per-UE values.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ltjax.beam.config import BeamConfig, ChannelParams, MobilityParams
+from ltjax.beam.model import TrainConfig, load_or_train_tables
+from ltjax.lcm import messages as msg
+from ltjax.lcm.engine import LcmConfig, lanes, make_tables, simulate
+from ltjax.plotting.lcm import plot_lcm
+from ltjax.sweep.registry import Param, register_experiment
+
+DT_S = 0.02
+STRATS = ("non_lcm", "only_dataset_id", "proposed")
+PCTS = (10, 50, 90)
+
+
+def _window(p) -> int:
+    return int(round(p["t_lcm_s"] / DT_S))
+
+
+def _check(p):
+    w = p["t_lcm_s"] / DT_S
+    if abs(w - round(w)) > 1e-6:
+        return "t_lcm_s", f"must be a multiple of the 20 ms step (got {p['t_lcm_s']})"
+    if round(w) <= msg.N_MESSAGES:
+        return "t_lcm_s", f"must exceed {msg.N_MESSAGES} steps ({msg.N_MESSAGES * DT_S:.2f} s) to hold the 5 messages"
+    if p["n_steps"] % round(w):
+        return "n_steps", f"must be a multiple of T_LCM / 20 ms = {round(w)}"
+    return None
+
+
+PARAMS = {
+    "n_ue": Param("int", 10, "number of UEs U", lo=1, hi=100_000),
+    "n_steps": Param("int", 5000, "inference time steps of 20 ms", lo=10, hi=100_000),
+    "t_lcm_s": Param("float", 1.0, "LCM monitoring period T_LCM [s] (multiple of 0.02)", lo=0.12, hi=100.0),
+    "gamma_db": Param("float", 5.0, "degradation threshold gamma_RSRP for the scalar metrics [dB]", lo=0.0, hi=60.0),
+    "gamma_sweep_db": Param("float_list", [], "further gamma lanes on the same channel (Fig. 7) [dB]", lo=0.0, hi=60.0),
+    "speed_kmh": Param("float", 3.0, "UE speed [km/h]", lo=0.0, hi=500.0),
+    "model_seed": Param("int", 0, "seed of the datasets and the 54 models (cache identity)", lo=0, hi=2**31 - 1),
+    "width": Param("int", 64, "hidden width H of every model", lo=1, hi=4096),
+    "epochs": Param("int", 30, "training epochs", lo=1, hi=1000),
+    "n_per_region": Param("int", 10_000, "training locations per region (9:1 split)", lo=100, hi=10**6),
+    "n_eval": Param("int", 5_000, "evaluation-set locations per region", lo=10, hi=10**6),
+    "cache_dir": Param("str", "results/beam_models", "model cache root (a missing entry trains first)"),
+}
+
+
+def models_for(p):
+    """(cfg, chp, tables, registry) for the point's model parameters (cached on disk)."""
+    cfg, chp = BeamConfig(), ChannelParams()
+    tc = TrainConfig(width=p["width"], epochs=p["epochs"], n_per_region=p["n_per_region"], n_eval=p["n_eval"])
+    reg, e_tab, _ = load_or_train_tables(p["model_seed"], cfg, chp, tc, p["cache_dir"])
+    return cfg, chp, make_tables(cfg, reg.padded(), e_tab), reg
+
+
+@register_experiment(
+    name="lcm_adaptation",
+    description="LCM strategies (non-LCM / only dataset ID / proposed) over mobility: e_RSRP, Top-K (Figs. 6-9)",
+    params=PARAMS,
+    plots=(plot_lcm,),
+    check=_check,
+)
+def lcm_adaptation(key, p):
+    cfg, chp, tables, _ = models_for(p)
+    gammas = [p["gamma_db"]] + [g for g in p["gamma_sweep_db"] if g != p["gamma_db"]]
+    strat = [msg.NON_LCM] + [s for _ in gammas for s in (msg.ONLY_DATASET, msg.PROPOSED)]
+    gam = [gammas[0]] + [g for g in gammas for _ in range(2)]
+    w = _window(p)
+    lc = LcmConfig(window=w, n_windows=p["n_steps"] // w, keep_messages=True)
+    mp = MobilityParams(speed_mps=p["speed_kmh"] / 3.6, dt_s=DT_S)
+    out = jax.jit(simulate, static_argnums=(2, 3))(key, jnp.arange(p["n_ue"]), cfg, lc, lanes(strat, gam),
+                                                    chp, mp, tables)
+    out = jax.device_get(out)
+    t = p["n_steps"]
+    e_ue = out["e"].mean(-1)                     # [G, U]
+    acc = out["hits"] / t                         # [G, U, K]
+    primary = [0, 1, 2]                           # lanes of gamma_db
+    res = {}
+    for name, g in zip(STRATS, primary):
+        res[f"e_rsrp_{name}"] = float(e_ue[g].mean())
+        res[f"top1_{name}"] = float(acc[g, :, 0].mean())
+        for pc in PCTS:
+            res[f"top1_p{pc}_{name}"] = float(np.percentile(acc[g, :, 0], pc))
+        res[f"adaptations_per_ue_{name}"] = float(out["n_trigger"][g].mean())
+    res["fallbacks_proposed"] = float(out["n_fallback"][2].sum())
+    # series
+    res["e_trace"] = out["e"][primary].mean(1)                                   # [3, T]
+    res["topk_pct"] = np.stack([np.percentile(acc[g], PCTS, axis=0) for g in primary])  # [3, 3, K]
+    res["topk_mean"] = acc[primary].mean(1)                                        # [3, K]
+    res["gammas"] = np.asarray(gammas, np.float32)
+    e_g = np.array([[e_ue[0].mean()] * len(gammas),
+                    [e_ue[1 + 2 * i].mean() for i in range(len(gammas))],
+                    [e_ue[2 + 2 * i].mean() for i in range(len(gammas))]])
+    res["e_vs_gamma"] = e_g                                                        # [3, G]
+    res["top1_p10_vs_gamma"] = np.array([[np.percentile(acc[0, :, 0], 10)] * len(gammas),
+                                         [np.percentile(acc[1 + 2 * i, :, 0], 10) for i in range(len(gammas))],
+                                         [np.percentile(acc[2 + 2 * i, :, 0], 10) for i in range(len(gammas))]])
+    n_log = min(p["n_ue"], 10)
+    res["msgs_proposed"] = out["msgs"][2, :n_log].astype(np.int8)                 # [min(U,10), T]
+    res["active_proposed"] = out["active"][2, :n_log].astype(np.int16)            # [min(U,10), n_windows]
+    res["region"] = out["region"][:n_log].astype(np.int8)                         # [min(U,10), n_windows]
+    res["msg_counts_proposed"] = np.bincount(out["msgs"][2].ravel(), minlength=6)  # [6]
+    return res

@@ -1,0 +1,5 @@
+"""Lifecycle management (LCM) of UE-side beam-prediction models: monitoring and model adaptation over mobility.
+
+See ``ltjax.lcm.engine`` (the batched scan), ``ltjax.lcm.messages`` (Sec. III-C signalling codes) and
+docs/beam_lcm.md for every reading of the paper. Letters as in ``ltjax.beam``.
+"""

@@ -1,0 +1,234 @@
+"""Static configuration, traced parameters and state/IO dataclasses of the link engine.
+
+Letters: U UEs, S slots per CSI-RS period (160), R resource blocks (106), Nr UE antennas (2),
+Nt gNB ports (4), r rank (<= 2), P HARQ processes (8), F features (12).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ltjax.channels import ChannelConfig, ChannelParams, ChannelState, check_channel_params
+from ltjax.phy.harq import HarqState
+
+N_FEATURES = 12
+FEATURE_NAMES = (
+    "csi_snr_db", "csi_capacity", "delay_spread_ns", "doppler_hz", "pdsch_snr_db",
+    "pdsch_snr_db_m1", "pdsch_snr_db_m2", "pdsch_snr_db_m3", "ri", "cqi", "n_rb", "n_dmrs",
+)
+SNR_DB_RANGE = (-20.0, 50.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkConfig:
+    """Static link configuration (shapes, distributions, switches); hashable.
+
+    Attributes:
+      channel: ltjax.channels.ChannelConfig (model, antennas, R, SCS, correlation).
+      slots_per_period: S, slots per CSI-RS period (160 = 80 ms at 30 kHz).
+      n_harq: P, HARQ processes (= HARQ RTT in slots).
+      max_tx: maximum transmissions per TB (initial + retransmissions).
+      n_symb_sh: PDSCH symbols per slot (13: symbols 1..13).
+      rb_choices / rb_probs: distribution of the number of allocated RBs per period
+        (probabilities None = uniform).
+      dmrs_choices / dmrs_probs: distribution of DMRS symbols per slot (1..4) per period.
+      esm: effective-SINR method, "miesm" or "eesm".
+      max_rank: largest reported rank (1 or 2).
+      cqi_ref_dmrs: DMRS symbols of the CSI reference resource (TS 38.214 5.2.2.5) that the
+        CQI is computed for (the reference resource spans all R RBs).
+      doppler_lag_s: CSI-RS occasion spacing used by the Doppler estimator [s].
+      bler_target: CQI target (0.1, TS 38.214 5.2.2.1).
+    """
+
+    channel: ChannelConfig = ChannelConfig()
+    slots_per_period: int = 160
+    n_harq: int = 8
+    max_tx: int = 4
+    n_symb_sh: int = 13
+    rb_choices: tuple[int, ...] = (26, 52, 79, 106)
+    rb_probs: tuple[float, ...] | None = None
+    dmrs_choices: tuple[int, ...] = (1, 2, 3, 4)
+    dmrs_probs: tuple[float, ...] | None = None
+    esm: str = "miesm"
+    max_rank: int = 2
+    cqi_ref_dmrs: int = 2
+    doppler_lag_s: float = 5e-3
+    bler_target: float = 0.1
+
+    def __post_init__(self):
+        def bad(field, problem):
+            raise ValueError(f"LinkConfig.{field}: {problem}")
+
+        r = self.channel.n_rb
+        for name, lo in (("slots_per_period", 1), ("n_harq", 1), ("max_tx", 1)):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < lo:
+                bad(name, f"must be an int >= {lo}, got {v!r}")
+        if not 4 <= self.n_symb_sh <= 14:
+            bad("n_symb_sh", f"must be in [4, 14], got {self.n_symb_sh!r}")
+        rb = tuple(self.rb_choices)
+        if not rb or any((not isinstance(x, (int, np.integer))) or not 1 <= x <= r for x in rb):
+            bad("rb_choices", f"every RB count must be an int in [1, {r}] (0 RBs is not a"
+                f" transmission), got {rb!r}")
+        dm = tuple(self.dmrs_choices)
+        if not dm or any(x not in (1, 2, 3, 4) for x in dm):
+            bad("dmrs_choices", f"DMRS symbols per slot must be in 1..4, got {dm!r}")
+        for name, choices in (("rb_probs", rb), ("dmrs_probs", dm)):
+            p = getattr(self, name)
+            if p is not None:
+                if len(p) != len(choices) or any(not (x >= 0) for x in p) or not math.isclose(sum(p), 1.0, abs_tol=1e-6):
+                    bad(name, f"must be {len(choices)} non-negative numbers summing to 1, got {p!r}")
+        if self.esm not in ("miesm", "eesm"):
+            bad("esm", f"must be 'miesm' or 'eesm', got {self.esm!r}")
+        if self.max_rank not in (1, 2):
+            bad("max_rank", f"must be 1 or 2, got {self.max_rank!r}")
+        if self.cqi_ref_dmrs not in (1, 2, 3, 4):
+            bad("cqi_ref_dmrs", f"must be in 1..4, got {self.cqi_ref_dmrs!r}")
+        if not self.doppler_lag_s > 0:
+            bad("doppler_lag_s", f"must be > 0, got {self.doppler_lag_s!r}")
+        if not 0.0 < self.bler_target < 1.0:
+            bad("bler_target", f"must be in (0, 1), got {self.bler_target!r}")
+
+    @property
+    def slot_s(self) -> float:
+        return 1e-3 * 15e3 / self.channel.scs_hz
+
+    @property
+    def period_s(self) -> float:
+        return self.slots_per_period * self.slot_s
+
+
+@flax.struct.dataclass
+class LinkParams:
+    """Traced link parameters plus the static config (so kernels keep the 4-argument form).
+
+    Attributes:
+      cfg: LinkConfig (static, not a pytree leaf).
+      snr_db: float32 [], average SNR per receive antenna and RE [dB] (unit-gain channel,
+        unit total transmit power): noise_var = 10^(-snr_db / 10).
+      channel: ChannelParams (delay spread [s], maximum Doppler [Hz]).
+    """
+
+    cfg: LinkConfig = flax.struct.field(pytree_node=False, default=LinkConfig())
+    snr_db: jax.Array = 10.0  # [] dB
+    channel: ChannelParams = ChannelParams()
+
+
+def make_link_params(cfg: LinkConfig = LinkConfig(), snr_db: float = 10.0,
+                     delay_spread_s: float = 30e-9, doppler_hz: float = 10.0) -> LinkParams:
+    """Validated LinkParams from Python numbers; ValueError (one line) when out of range."""
+    if not (math.isfinite(float(snr_db)) and SNR_DB_RANGE[0] <= float(snr_db) <= SNR_DB_RANGE[1]):
+        raise ValueError(f"snr_db must be in [{SNR_DB_RANGE[0]}, {SNR_DB_RANGE[1]}] dB, got {snr_db!r}")
+    check_channel_params(cfg.channel, delay_spread_s, doppler_hz)
+    return LinkParams(cfg=cfg, snr_db=jnp.float32(snr_db),
+                      channel=ChannelParams(delay_spread_s=jnp.float32(delay_spread_s),
+                                            doppler_hz=jnp.float32(doppler_hz)))
+
+
+@flax.struct.dataclass
+class PeriodInputs:
+    """What the gNB applies in one period (chosen by an external policy from the last report).
+
+    Attributes:
+      mcs: int32 [], MCS (table 1) of every new TB in the period.
+      cqi: int32 [], the CQI the policy applied (feature 10); usually mcs = CQI_TO_MCS[cqi].
+      n_rb: int32 [], allocated RBs; -1 draws from LinkConfig.rb_choices/rb_probs.
+      n_dmrs: int32 [], DMRS symbols; -1 draws from LinkConfig.dmrs_choices/dmrs_probs.
+      rank: int32 [], transmission rank; 0 uses the reported RI (and its PMI precoder).
+    """
+
+    mcs: jax.Array  # [] int32
+    cqi: jax.Array  # [] int32
+    n_rb: jax.Array = -1  # [] int32
+    n_dmrs: jax.Array = -1  # [] int32
+    rank: jax.Array = 0  # [] int32
+
+
+@flax.struct.dataclass
+class CsiOut:
+    """A CSI-RS report (made at the end of a period, used in the next).
+
+    Attributes:
+      ri: int32 [] rank indicator. pmi: int32 [] Type I PMI for ri.
+      precoder: complex64 [Nt, 2] W of (ri, pmi), zero column beyond ri.
+      precoder_r1: complex64 [Nt, 2] best rank-1 W (for a forced rank 1), column 2 zero.
+      capacity: float32 [] bits/s/Hz at (ri, pmi) (feature 2).
+      snr_db: float32 [] measured CSI-RS SNR [dB] (feature 1).
+      delay_spread_s: float32 [] estimate [s] (feature 3). doppler_hz: float32 [] estimate (feature 4).
+      cqi: int32 [] highest CQI with predicted TBLER <= bler_target on the reference resource.
+      sinr_eff_db: float32 [3] measured effective SINR (QPSK, 16QAM, 64QAM) [dB] for
+        table-based link adaptation (issue #4).
+    """
+
+    ri: jax.Array  # [] int32
+    pmi: jax.Array  # [] int32
+    precoder: jax.Array  # [Nt, 2] complex64
+    precoder_r1: jax.Array  # [Nt, 2] complex64
+    capacity: jax.Array  # [] float32
+    snr_db: jax.Array  # [] float32
+    delay_spread_s: jax.Array  # [] float32
+    doppler_hz: jax.Array  # [] float32
+    cqi: jax.Array  # [] int32
+    sinr_eff_db: jax.Array  # [3] float32
+
+
+@flax.struct.dataclass
+class LinkState:
+    """One UE's link state carried across periods.
+
+    Attributes:
+      channel: ChannelState (drawn once, never redrawn).
+      harq: HarqState ([P] processes).
+      report: CsiOut, the latest CSI report.
+      pdsch_snr_hist: float32 [4], PDSCH SNR [dB] of the last 4 transmissions, newest first.
+      period: int32 [], index of the next period (sets absolute time).
+    """
+
+    channel: ChannelState
+    harq: HarqState
+    report: CsiOut
+    pdsch_snr_hist: jax.Array  # [4] float32
+    period: jax.Array  # [] int32
+
+
+@flax.struct.dataclass
+class PeriodOutputs:
+    """What one period produces.
+
+    Attributes:
+      features: float32 [F=12], the BLER-prediction features at the period start (names in
+        FEATURE_NAMES).
+      report: CsiOut made at the period end.
+      n_ack, n_nack: int32 [] PDSCH ACKs/NACKs in the period (retransmissions included).
+      bler: float32 [] eq. 11, n_nack / (n_ack + n_nack).
+      delivered_bits: float32 [] bits of ACKed TBs.
+      throughput_mbps: float32 [] delivered_bits / period duration [Mbit/s].
+      n_new: int32 [] new TBs. n_dropped: int32 [] TBs dropped after max_tx NACKs.
+      mean_tbler: float32 [] mean predicted TBLER of the period's transmissions.
+      n_nack_first: int32 [] NACKs of first transmissions (new TBs).
+      mean_tbler_first: float32 [] mean predicted TBLER of the first transmissions.
+      mcs, n_rb, n_dmrs, rank: int32 [] what was applied to new TBs.
+    """
+
+    features: jax.Array  # [12] float32
+    report: CsiOut
+    n_ack: jax.Array  # [] int32
+    n_nack: jax.Array  # [] int32
+    bler: jax.Array  # [] float32
+    delivered_bits: jax.Array  # [] float32
+    throughput_mbps: jax.Array  # [] float32
+    n_new: jax.Array  # [] int32
+    n_dropped: jax.Array  # [] int32
+    mean_tbler: jax.Array  # [] float32
+    n_nack_first: jax.Array  # [] int32
+    mean_tbler_first: jax.Array  # [] float32
+    mcs: jax.Array  # [] int32
+    n_rb: jax.Array  # [] int32
+    n_dmrs: jax.Array  # [] int32
+    rank: jax.Array  # [] int32

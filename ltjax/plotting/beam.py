@@ -1,0 +1,46 @@
+"""Plots of ``beam_train``: average loss / Top-1 curves over epochs (paper Figs. 4-5) and the accuracy table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ltjax.plotting.common import plt, read_series, save
+
+
+def plot_beam_train(result_dir: Path) -> list[Path]:
+    """Writes fig4_loss.png, fig5_top1.png, accuracy_table.png and curves.csv (mean over the 54 models)."""
+    d = Path(result_dir)
+    s = read_series(d)
+    pre = "p00000/"
+    curves = {k[len(pre) + 6:]: s[k] for k in s if k.startswith(pre + "curve_")}
+    out = []
+    epochs = np.arange(1, curves["train_loss"].shape[-1] + 1)
+    mean = {k: v.reshape(-1, v.shape[-1]).mean(0) for k, v in curves.items()}
+    with open(d / "curves.csv", "w") as f:
+        f.write("epoch,train_loss,val_loss,train_top1,val_top1\n")
+        for i, e in enumerate(epochs):
+            f.write(f"{e},{mean['train_loss'][i]:.5f},{mean['val_loss'][i]:.5f},"
+                    f"{mean['train_acc'][i]:.5f},{mean['val_acc'][i]:.5f}\n")
+    out.append(d / "curves.csv")
+    for fname, key, label in (("fig4_loss.png", "loss", "cross-entropy loss"), ("fig5_top1.png", "acc", "Top-1 accuracy")):
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.plot(epochs, mean[f"train_{key}"], "b-", label="training (mean of 54)")
+        ax.plot(epochs, mean[f"val_{key}"], "r--", label="validation (mean of 54)")
+        for mid, ls in zip(range(curves[f"val_{key}"].shape[1]), (":", "-.", (0, (1, 3)))):
+            ax.plot(epochs, curves[f"val_{key}"][:, mid].reshape(-1, len(epochs)).mean(0), color="gray",
+                    ls=ls, lw=1, label=f"validation, model ID {mid}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+        out.append(save(fig, d / fname))
+    t = s[pre + "top1_table"]
+    fig, ax = plt.subplots(figsize=(5, 6))
+    im = ax.imshow(t, aspect="auto", vmin=0, vmax=1, cmap="viridis")
+    ax.set_xlabel("evaluation region (dataset ID)")
+    ax.set_ylabel("model m = (Set B ID * 3 + model ID) * 6 + dataset ID")
+    fig.colorbar(im, ax=ax, label="Top-1 accuracy")
+    out.append(save(fig, d / "accuracy_table.png"))
+    return out
