@@ -1,7 +1,9 @@
 """The ``ltjax`` command: run sweeps, list experiments, run benchmarks.
 
 Exit codes: 0 success; 2 bad input (config, data files, flags) with a one-line
-``ltjax: error: ...`` message and no traceback; 3 a non-finite metric.
+``ltjax: error: ...`` message and no traceback; 3 a non-finite metric; 4 a
+chunk job failed on a cluster executor (one line naming its logs); 130
+interrupted (finished chunks are kept, re-run to resume).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import sys
 
 from ltjax import __version__
-from ltjax.errors import InputError, NumericalError
+from ltjax.errors import ExecutionError, InputError, NumericalError
 
 EXECUTORS = ("inline", "submitit-local", "submitit-slurm", "ray")  # == ltjax.sweep.executors.EXECUTORS
 
@@ -195,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     except NumericalError as e:
         print(f"ltjax: error: {e}", file=sys.stderr)
         return 3
+    except ExecutionError as e:
+        print(f"ltjax: error: {e}", file=sys.stderr)
+        return 4
     except KeyboardInterrupt:
         print("ltjax: interrupted; finished grid points are kept, re-run to resume", file=sys.stderr)
         return 130

@@ -22,3 +22,11 @@ def input_error(source, key, problem: str) -> InputError:
 
 class NumericalError(Exception):
     """A metric came out NaN/inf. The message names experiment, point and metric."""
+
+
+class ExecutionError(RuntimeError):
+    """A chunk job failed outside this process (submitit/SLURM, Ray) or its result is missing.
+
+    The CLI prints it as one line and exits with status 4; the job's logs are
+    named in the message. Finished chunks are kept, so a re-run resumes.
+    """

@@ -131,3 +131,20 @@ def test_submitit_local_executor_matches_inline(sweep, tmp_path):
     assert (got / "data.csv").read_bytes() == (ref / "data.csv").read_bytes()
     assert json.loads((got / "meta.json").read_text())["execution"]["executor"] == "submitit-local"
     assert not (tmp_path / ".sub.work").exists()
+
+
+def test_submitit_job_input_error_is_one_line_exit_2(tmp_path, capsys):
+    """A worker's InputError (missing MNIST files) comes back to the driver as a one-line exit 2."""
+    pytest.importorskip("submitit")
+    from ltjax.cli import main
+
+    empty = tmp_path / "nodata"
+    empty.mkdir()
+    f = tmp_path / "m.toml"
+    f.write_text('experiment = "mnist_ff_loss"\n[params]\nsteps_per_layer = 1\nn_train = 10\nsizes = [784, 4]\n')
+    rc = main(["run", str(f), "--data-dir", str(empty), "--executor", "submitit-local",
+               "--out", str(tmp_path / "o" / "res"), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1, err
+    assert err[0].startswith("ltjax: error: ") and "images-idx3-ubyte[.gz]: file not found" in err[0]
+    assert not (tmp_path / "o" / "res").exists()

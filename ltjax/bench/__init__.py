@@ -15,6 +15,7 @@ MODULES: tuple[str, ...] = (
     "ltjax.bench.channel",
     "ltjax.bench.lighttune_step",
     "ltjax.bench.scaling",
+    "ltjax.bench.link_period",
 )
 
 _BENCHES: dict[str, tuple[str, Callable]] = {}

@@ -34,6 +34,9 @@ DEVICES = (1, 2, 4, 8)
 
 def _worker(n_ues: int, n_symbols: int, platform: str) -> dict:
     """Runs in the subprocess: times map_ues over n_ues UEs on all local devices."""
+    import resource
+    import time
+
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -48,7 +51,13 @@ def _worker(n_ues: int, n_symbols: int, platform: str) -> dict:
         return map_ues(_qpsk_errors, key, n_ues, jnp.float32(2.0), static={"n_symbols": n_symbols})
 
     t = time_jitted(run, repeats=3)
+    # Process CPU time per run (all threads): on a machine shared with other
+    # work the wall time cannot show parallel gains, the CPU cost still shows overhead.
+    r0, c0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     errors = int(np.sum(run(), dtype=np.int64))
+    r1, c1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    t["cpu_s"] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    t["cpu_per_wall"] = t["cpu_s"] / (c1 - c0)
     return {"devices": jax.local_device_count(), "platform": jax.devices()[0].platform,
             "device_kind": jax.devices()[0].device_kind, "ues": n_ues, "symbols_per_ue": n_symbols,
             **t, "ue_per_s": n_ues / t["run_s"], "bit_errors": errors}
@@ -144,9 +153,10 @@ def run(args) -> dict:
                     "weak_efficiency_at_8": weak[-1]["efficiency"]},
     }
     print("strong scaling (U fixed):")
-    print_table(strong, ["devices", "ues", "compile_s", "run_s", "ue_per_s", "speedup", "efficiency"])
+    print_table(strong, ["devices", "ues", "compile_s", "run_s", "cpu_s", "cpu_per_wall", "ue_per_s", "speedup",
+                         "efficiency"])
     print("weak scaling (U per device fixed):")
-    print_table(weak, ["devices", "ues", "compile_s", "run_s", "ue_per_s", "efficiency"])
+    print_table(weak, ["devices", "ues", "compile_s", "run_s", "cpu_s", "cpu_per_wall", "ue_per_s", "efficiency"])
     print(f"bit-identical across device counts: {same}; gpu: {gpu_reason or gpu}; "
           f"load average (1 min) {payload['load_avg_1m']}")
     path = write_bench("scaling", payload, getattr(args, "out_dir", None))

@@ -23,6 +23,11 @@ sample) gets exactly zero gradient, as under ``jax.grad`` (ReLU'(0) = 0).
 
 Inputs are detached between layers: layer l is trained on layer l-1's output
 as a constant (local, layer-wise training), so no gradient crosses layers.
+
+``goodness="mean"`` (the reference code's reduction, used for the MNIST
+reproduction; see docs/forward_forward.md) applies the same losses to the
+per-sample mean goodness G/M = ||h||^2 / M instead of each h[j]^2; the formulas
+above hold with g replaced by G/M (the same for every neuron of a sample).
 """
 
 from __future__ import annotations

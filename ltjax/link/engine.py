@@ -85,7 +85,8 @@ def tb_error_rate(sinr_rel, tb: TbDesc, tables, esm: str):
     return transport_block_bler(bler_cb, tables["n_cb"][idx]), tables["tbs"][idx], eff
 
 
-def slot_step(key, carry, slot_index, params: LinkParams, new_tb: TbDesc, channel_state, t0):
+def slot_step(key, carry, slot_index, params: LinkParams, new_tb: TbDesc, channel_state, t0,
+              global_slot):
     """One slot: channel -> SINR -> HARQ select -> combine -> BLER -> ACK/NACK -> HARQ update.
 
     Args:
@@ -94,6 +95,7 @@ def slot_step(key, carry, slot_index, params: LinkParams, new_tb: TbDesc, channe
       slot_index: int32 [] slot within the period.
       new_tb: TbDesc a new TB would use.
       t0: float32 [] absolute start time of the period [s].
+      global_slot: int32 [] slot index since t = 0 (selects the HARQ process).
 
     Returns:
       (carry, dict of per-slot scalars: ack, tbler, bits, new, dropped).
@@ -103,7 +105,8 @@ def slot_step(key, carry, slot_index, params: LinkParams, new_tb: TbDesc, channe
     n_rb_max = cfg.channel.n_rb
     t = t0 + (slot_index.astype(jnp.float32) + 0.5) * cfg.slot_s
     h = channel_freq_response(channel_state, t, cfg.channel, params.channel)  # [R, Nr, Nt]
-    process = slot_index % cfg.n_harq  # slots per period is a multiple of P or not: either is fine
+    # Round-robin over the global slot index, so the RTT stays P slots across period boundaries.
+    process = global_slot % cfg.n_harq
     tb, is_retx, prior = harq_select(harq, process, new_tb)
     nv = noise_var(params)
     err = chest_error_var(nv, tb.n_dmrs, params.channel.doppler_hz, cfg.slot_s)
@@ -135,7 +138,8 @@ def select_cqi(sinr_meas, ri, cfg, tables=None):
       ri: int32 [] rank (1..2).
 
     Returns:
-      (cqi int32 [], sinr_eff_db float32 [3] per modulation (MIESM; EESM uses beta of MCS 0/10/17)).
+      (cqi int32 [], sinr_eff_db float32 [3] per modulation: MIESM for QPSK/16QAM/64QAM, or
+      with EESM the effective SINR of CQI 1, 7 and 10, the lowest CQI of each modulation).
     """
     tables = _tables(cfg) if tables is None else tables
     n_rb = cfg.channel.n_rb
@@ -248,7 +252,8 @@ def link_period(key, state: LinkState, inputs: PeriodInputs, params: LinkParams)
     t0 = state.period.astype(jnp.float32) * jnp.float32(cfg.period_s)
 
     def body(carry, s):
-        return slot_step(jax.random.fold_in(k_slots, s), carry, s, params, new_tb, state.channel, t0)
+        return slot_step(jax.random.fold_in(k_slots, s), carry, s, params, new_tb, state.channel, t0,
+                         state.period * cfg.slots_per_period + s)
 
     (harq, hist), per_slot = jax.lax.scan(body, (state.harq, state.pdsch_snr_hist),
                                           jnp.arange(cfg.slots_per_period, dtype=jnp.int32))

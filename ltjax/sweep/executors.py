@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ltjax.errors import InputError, NumericalError
+from ltjax.errors import ExecutionError, InputError, NumericalError
 
 EXECUTORS = ("inline", "submitit-local", "submitit-slurm", "ray")
 
@@ -96,7 +96,7 @@ def run_submitit(jobs: list[ChunkJob], folder: Path, cluster: str, options: dict
                 status, msg = h.result()
             except Exception as e:  # noqa: BLE001 - a crashed job: report its id and first line
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise RuntimeError(f"submitit job {h.job_id} failed: {first} (logs in {folder})") from None
+                raise ExecutionError(f"submitit job {h.job_id} failed: {first} (logs in {folder})") from None
             _raise_status(status, msg)
             on_done(jobs[k])
         if pending:

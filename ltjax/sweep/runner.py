@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ltjax.errors import InputError, NumericalError
+from ltjax.errors import ExecutionError, InputError, NumericalError
 from ltjax.sweep import chunks as ck
 from ltjax.sweep import distributed as dist
 from ltjax.sweep.config import SweepConfig
@@ -167,15 +167,15 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
                 done = ck.load_done(work, config_hash, len(points))
                 missing = [i for i in mine if i not in done]
                 if missing:
-                    raise RuntimeError(f"{executor}: chunk files for grid points {missing[:10]} missing in {work}")
-    except (InputError, NumericalError, RuntimeError) as e:
+                    raise ExecutionError(f"{executor}: chunk files for grid points {missing[:10]} missing in {work}")
+    except Exception as e:  # noqa: BLE001 - re-raised below, after the other processes are told
         failure = e
     if size > 1:  # every process learns about any failure; nobody waits forever
         msg = dist.agree_on_error(f"{type(failure).__name__}\t{failure}" if failure else None)
         if msg and failure is None:
             kind, _, text = msg.partition("\t")
-            failure = {"InputError": InputError, "NumericalError": NumericalError}.get(kind, RuntimeError)(
-                f"(process {rank}) another process failed: {text}")
+            failure = {"InputError": InputError, "NumericalError": NumericalError}.get(kind, ExecutionError)(
+                f"another process failed: {text}")
     if failure is not None:
         if isinstance(failure, InputError) and rank == 0 and not _has_chunks(work):
             shutil.rmtree(work, ignore_errors=True)  # bad input: leave nothing behind
@@ -190,7 +190,7 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
         return out_dir
     missing = [i for i in range(len(points)) if i not in done]
     if missing:
-        raise RuntimeError(f"grid points {missing[:10]} have no result after the gather")
+        raise ExecutionError(f"grid points {missing[:10]} have no result after the gather")
 
     rows, all_series = [], {}
     for i, point in enumerate(points):
