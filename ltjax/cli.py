@@ -57,6 +57,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="grid points per chunk: per resumable file and per cluster job (default 1)")
     r.add_argument("--ue-chunk", type=_positive_int, default=None,
                    help="UEs per device batch chunk in map_ues (default: all UEs of a point at once)")
+    r.add_argument("--points-over-devices", action="store_true",
+                   help="run grid points concurrently, one per local device (inline executor)")
     r.add_argument("--executor", choices=EXECUTORS, default="inline",
                    help="where chunks run: in this process, a submitit job array (local/SLURM), or Ray")
     r.add_argument("--slurm-partition", help="submitit-slurm: partition")
@@ -99,6 +101,9 @@ def _check_run_flags(args) -> None:
     if args.distributed and args.executor != "inline":
         raise InputError(f"command line: --distributed conflicts with --executor {args.executor}; "
                          "allowed: one of them")
+    if args.points_over_devices and (args.executor != "inline"):
+        raise InputError(f"command line: --points-over-devices conflicts with --executor {args.executor}; "
+                         "allowed: --executor inline")
     slurm_flags = [f for f, v in (("--slurm-partition", args.slurm_partition),) if v is not None]
     if slurm_flags and args.executor != "submitit-slurm":
         raise InputError(f"command line: {', '.join(slurm_flags)} needs --executor submitit-slurm")
@@ -155,7 +160,8 @@ def _cmd_run(args) -> int:
         out = run_sweep(cfg, out=args.out, force=args.force, progress=not args.no_progress,
                         chunk_points=args.chunk_points, ue_chunk=args.ue_chunk, executor=args.executor,
                         executor_options=options,
-                        data_dir=os.environ.get("LTJAX_DATA_DIR") if args.data_dir else None)
+                        data_dir=os.environ.get("LTJAX_DATA_DIR") if args.data_dir else None,
+                        command=args.command_line, points_over_devices=args.points_over_devices)
         if started:
             import jax
 
@@ -182,7 +188,9 @@ def _cmd_bench(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        argv = sys.argv[1:] if argv is None else list(argv)
         args = _build_parser().parse_args(argv)
+        args.command_line = " ".join(["ltjax", *argv])
         if args.cmd == "run":
             return _cmd_run(args)
         if args.cmd == "list":

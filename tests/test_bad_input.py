@@ -117,6 +117,8 @@ FLAG_CASES = [
     ("distributed_incomplete", ["--distributed", "--coordinator", "127.0.0.1:1234"],
      ["--distributed", "--num-processes", "--process-id"]),
     ("gpus_negative", ["--gpus-per-task", "-1"], ["--gpus-per-task -1"]),
+    ("points_over_devices_vs_executor", ["--points-over-devices", "--executor", "ray"],
+     ["--points-over-devices conflicts with --executor ray"]),
 ]
 
 
@@ -152,8 +154,15 @@ def test_out_under_a_file_and_out_is_a_file(tmp_path, capsys, ok_sweep):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "ok.toml"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only-mode directory")
-def test_out_in_read_only_directory(tmp_path, capsys, ok_sweep):
+def test_out_in_unwritable_directory(tmp_path, capsys, ok_sweep):
+    """A directory nobody can create entries in: /proc for root (who ignores mode bits), else mode 555."""
+    if os.geteuid() == 0:
+        if not Path("/proc/self").exists():
+            pytest.skip("needs /proc when run as root")
+        target = Path("/proc/ltjax-no-such-dir/res")
+        rc, err = _run(capsys, ["run", str(ok_sweep), "--out", str(target)])
+        _assert_one_line_error(rc, err, [f"--out {target}", "cannot create output directory"])
+        return
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o555)

@@ -69,3 +69,6 @@ def test_console_module_runs_a_sweep(tmp_path):
     assert r.stdout.strip() == "wrote rel_out"
     assert sorted(p.name for p in res.iterdir()) == ["ber.png", "data.csv", "meta.json"]
     assert "2/2" in r.stderr  # the progress bar went to stderr
+    import json
+
+    assert json.loads((res / "meta.json").read_text())["command"] == f"ltjax run {f}"

@@ -62,9 +62,9 @@ def test_sigkill_then_resume_gives_identical_csv(tmp_path):
     assert meta["points_resumed"] >= n_done
     assert not work.exists()
 
-    ref = tmp_path / "ref"
-    r = subprocess.run(_cmd(sweep, ref), env=_env(), capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
+    from ltjax.sweep import load_sweep, run_sweep
+
+    ref = run_sweep(load_sweep(sweep), out=tmp_path / "ref", progress=False)  # uninterrupted, in-process
     assert json.loads((ref / "meta.json").read_text())["points_resumed"] == 0
     assert (out / "data.csv").read_bytes() == (ref / "data.csv").read_bytes()
     assert (out / "data.csv").read_text().count("\n") == N_POINTS + 1

@@ -16,6 +16,7 @@ MODULES: tuple[str, ...] = (
     "ltjax.bench.lighttune_step",
     "ltjax.bench.scaling",
     "ltjax.bench.link_period",
+    "ltjax.bench.beam",
 )
 
 _BENCHES: dict[str, tuple[str, Callable]] = {}

@@ -26,8 +26,8 @@ def plot_lcm(result_dir: Path) -> list[Path]:
             t = np.arange(tr.shape[1])
             fig, ax = plt.subplots(figsize=(6, 3.5))
             for k in range(3):
-                sm = np.convolve(tr[k], np.ones(50) / 50, mode="same")  # 1-s moving mean for readability
-                ax.plot(t, sm, color=STYLE[k][0], label=NAMES[k])
+                sm = np.convolve(tr[k], np.ones(50) / 50, mode="valid")  # 1-s moving mean for readability
+                ax.plot(t[49:], sm, color=STYLE[k][0], label=NAMES[k])
             ax.set_xlabel("inference time step (20 ms)")
             ax.set_ylabel("e_RSRP [dB] (UE mean, 1 s moving mean)")
             ax.set_title(f"Fig. 6: U={int(r['n_ue'])}, T_LCM=1 s, gamma={r['gamma_db']:g} dB", fontsize=9)
@@ -69,6 +69,9 @@ def plot_lcm(result_dir: Path) -> list[Path]:
                 ax.plot([r["t_lcm_s"] for r in sub], [r[f"e_rsrp_{STRATS[k]}"] for r in sub], color=STYLE[k][0],
                         marker=STYLE[k][1], label=NAMES[k])
             ax.set_xscale("log")
+            ax.set_xticks(t_vals)
+            ax.set_xticklabels([f"{v:g}" for v in t_vals])
+            ax.minorticks_off()
             ax.set_xlabel("T_LCM [s]")
             ax.set_ylabel("mean e_RSRP [dB]")
             ax.set_title(f"Fig. 8: U={n}, gamma={sub[0]['gamma_db']:g} dB", fontsize=9)

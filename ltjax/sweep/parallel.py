@@ -8,21 +8,24 @@ This is the one vmap/shard boundary experiments use for UE batches::
 axis). ``map_ues`` returns the same pytree with a leading UE axis of length
 ``n_ues``, as host numpy arrays.
 
-Letters: U UEs, D local devices, C UEs per chunk (a multiple of D).
+Letters: U UEs, D local devices, M UEs per micro-batch (default 32),
+C UEs per chunk (a multiple of D * M).
 
 Reproducibility contract (issue #6, section 1): UE ``u`` always gets the key
 ``fold_in(point_key, u)`` where ``point_key = fold_in(key(seed), point)`` is
 what the runner passes to the experiment. The draws of a UE therefore do not
 depend on U's padding, on the chunk size or on how many devices share the UE
-axis. The UE axis is padded up to a multiple of C (C itself a multiple of D),
-every chunk is placed on a ``jax.make_mesh``-style 1-D mesh ``("ue",)`` with
-``NamedSharding(mesh, P("ue"))``, and the padding UEs are dropped before the
-result is returned. Reductions over UEs are left to the caller, on the host,
-over the full ``[U, ...]`` array, so their order does not depend on chunking
-either. Kernels whose outputs are integer counts (bit errors, ACKs) are then
-bit-identical for any D and C; float outputs are bit-identical as long as
-XLA emits the same per-UE code for the different batch shapes, which the
-tests check for the kernels ltjax uses.
+axis. The UE axis is padded up to a multiple of C, every chunk is placed on a
+1-D mesh ``("ue",)`` over the local devices (``Mesh`` built from
+``jax.local_devices()`` rather than ``jax.make_mesh``, which would take every
+process's devices) with ``NamedSharding(mesh, P("ue"))``, and the padding UEs
+are dropped before the result is returned. Inside each device the UEs run as
+a ``lax.map`` over micro-batches of M vmapped UEs, so the compiled per-UE
+code is the same for every C and D and float outputs are bit-identical too
+(a plain vmap over a whole shard lets XLA vectorise reductions differently
+for different shard sizes, which changes the last bits). Reductions over UEs
+are left to the caller, on the host, over the full ``[U, ...]`` array.
+``tests/test_distributed_scaleout.py`` checks all this on 1, 4 and 8 devices.
 
 ``jax.jit`` is applied here because this is an entry point of the runner
 (experiments are called from it); kernels themselves stay un-jitted.
@@ -33,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
 from typing import Any, Callable, Hashable, Mapping
 
 import numpy as np
@@ -62,17 +66,37 @@ def default_chunk_size() -> int | None:
     return _DEFAULTS["chunk_size"]
 
 
+# Per-thread device subset: the runner's point-parallel mode runs one grid
+# point per device in threads, each thread pinned to its own device.
+_LOCAL = threading.local()
+
+
+@contextlib.contextmanager
+def on_devices(devices):
+    """Inside the block (this thread only), ``map_ues`` and default placement use ``devices``."""
+    import jax
+
+    old = getattr(_LOCAL, "devices", None)
+    _LOCAL.devices = tuple(devices)
+    try:
+        with jax.default_device(devices[0]):
+            yield
+    finally:
+        _LOCAL.devices = old
+
+
 def local_mesh():
     """A 1-D mesh named ``"ue"`` over this process's devices (all of them).
 
     In a multi-process run (``jax.distributed``) only the local devices are
     used: grid points are split between processes, UEs between a process's
-    own devices.
+    own devices. Inside :func:`on_devices` only the given devices are used.
     """
     import jax
     from jax.sharding import Mesh
 
-    return Mesh(np.array(jax.local_devices()), ("ue",))
+    devices = getattr(_LOCAL, "devices", None) or jax.local_devices()
+    return Mesh(np.array(devices), ("ue",))
 
 
 def padded_size(n: int, multiple: int) -> int:

@@ -25,11 +25,14 @@ collective and process 0 alone writes the result directory.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import shutil
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -42,7 +45,7 @@ from ltjax.sweep import distributed as dist
 from ltjax.sweep.config import SweepConfig
 from ltjax.sweep.executors import EXECUTORS, ChunkJob, run_ray, run_submitit
 from ltjax.sweep.io import atomic_write_bytes, atomic_write_json, atomic_write_text, environment, format_csv
-from ltjax.sweep.parallel import ue_chunking
+from ltjax.sweep.parallel import on_devices, ue_chunking
 from ltjax.sweep.progress import Progress
 
 RESULTS_ROOT = Path("results")
@@ -96,7 +99,8 @@ def _batches(indices: list[int], size: int) -> list[list[int]]:
 def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = False,
               progress: bool = True, *, chunk_points: int = 1, ue_chunk: int | None = None,
               executor: str = "inline", executor_options: dict[str, Any] | None = None,
-              data_dir: str | None = None) -> Path:
+              data_dir: str | None = None, command: str | None = None,
+              points_over_devices: bool = False) -> Path:
     """Runs every grid point of ``cfg`` and writes the result directory.
 
     Args:
@@ -109,6 +113,11 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
       executor: one of ``EXECUTORS``.
       executor_options: passed to submitit's ``update_parameters`` / Ray.
       data_dir: exported as ``LTJAX_DATA_DIR`` to cluster workers.
+      command: the command line, for meta.json (default ``ltjax run <file>``).
+      points_over_devices: inline executor only: run chunks of grid points
+        concurrently, one per local device (for experiments whose points are
+        small or do not use ``map_ues``); otherwise points run one after the
+        other and ``map_ues`` shards each point's UEs over all devices.
 
     Returns the result directory. Raises InputError when ``out`` exists (and
     not ``force``) or cannot be written, NumericalError on NaN/inf metrics.
@@ -142,14 +151,23 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
         with Progress(len(mine), cfg.name, enabled=progress and rank == 0) as bar:
             bar.update(resumed, "resumed" if resumed else "")
             if executor == "inline":
-                with ue_chunking(ue_chunk):
-                    for idx in todo:
+                def one_chunk(idx, devices=None):
+                    with contextlib.ExitStack() as stack:
+                        if devices is not None:
+                            stack.enter_context(on_devices(devices))
                         res = ck.compute_chunk(cfg.experiment, cfg.seed, idx, points)
-                        blob = ck.encode_chunk(config_hash, res)
-                        atomic_write_bytes(ck.chunk_path(work, idx), blob)
-                        # Store what a resume would read back, so both give the same data.csv.
-                        done.update(ck.decode_chunk(blob, config_hash))
-                        bar.update(len(idx))
+                    blob = ck.encode_chunk(config_hash, res)
+                    atomic_write_bytes(ck.chunk_path(work, idx), blob)
+                    # Store what a resume would read back, so both give the same data.csv.
+                    return ck.decode_chunk(blob, config_hash)
+
+                with ue_chunking(ue_chunk):
+                    if points_over_devices and jax.local_device_count() > 1 and len(todo) > 1:
+                        _run_on_devices(todo, one_chunk, bar, done)
+                    else:
+                        for idx in todo:
+                            done.update(one_chunk(idx))
+                            bar.update(len(idx))
             else:
                 jobs = [ChunkJob(cfg.experiment.name, cfg.seed, tuple(idx), tuple(points[i] for i in idx),
                                  str(work.resolve()), config_hash, ue_chunk, data_dir,
@@ -212,14 +230,48 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
         "start_utc": start.isoformat(),
         "end_utc": end.isoformat(),
         "wall_s": time.perf_counter() - t0,
-        "command": f"ltjax run {cfg.source}",
+        "command": command or f"ltjax run {cfg.source}",
         "execution": {"executor": executor, "chunk_points": chunk_points, "ue_chunk": ue_chunk,
+                      "points_over_devices": points_over_devices,
                       "process_count": size, "local_device_count": jax.local_device_count()},
         **environment(),
     }
     _write_result(cfg, out_dir, rows, columns, all_series, meta)
     shutil.rmtree(work, ignore_errors=True)
     return out_dir
+
+
+def _run_on_devices(todo: list[list[int]], one_chunk, bar, done: dict) -> None:
+    """Point-parallel mode: one worker thread per local device, each chunk on one device.
+
+    Chunk ``k`` goes to device ``k % D``; inside it ``map_ues`` shards over
+    that device only. Results do not change (same keys, same per-UE code).
+    """
+    import jax
+
+    devices = jax.local_devices()
+    queues: list[list[list[int]]] = [todo[d::len(devices)] for d in range(len(devices))]
+
+    stop = threading.Event()  # after a failure the other threads start no new chunk
+
+    def worker(d: int):
+        out = []
+        try:
+            for idx in queues[d]:
+                if stop.is_set():
+                    break
+                out.append(one_chunk(idx, (devices[d],)))
+        except BaseException:
+            stop.set()
+            raise
+        return out
+
+    with ThreadPoolExecutor(max_workers=len(devices), thread_name_prefix="ltjax-dev") as pool:
+        futures = [pool.submit(worker, d) for d in range(len(devices)) if queues[d]]
+        for fut in as_completed(futures):
+            for res in fut.result():
+                done.update(res)
+                bar.update(len(res))
 
 
 def _write_result(cfg: SweepConfig, out_dir: Path, rows, columns, all_series, meta) -> None:
