@@ -120,3 +120,26 @@ def test_trajectories_stay_in_cell_move_at_speed_and_cross_regions():
     assert crossed >= 8  # 33 m paths in a 115 m cell: many UEs change region
     # Spatial consistency: latent angle offsets move by O(sqrt(2 dd / d_corr)) per step, not redrawn.
     assert float(jnp.max(jnp.abs(ue.z - ue0.z))) < 6.0
+
+
+def test_measurement_noise_and_quantisation():
+    from ltjax.beam.channel import measure
+
+    rsrp = jnp.full((100_000,), -80.3)
+    q = measure(None, rsrp, ChannelParams(quant_db=1.0))
+    np.testing.assert_allclose(np.asarray(q), -80.0)
+    np.testing.assert_allclose(np.asarray(measure(None, rsrp, ChannelParams())), -80.3, rtol=1e-6)
+    noisy = np.asarray(measure(jax.random.key(0), rsrp, ChannelParams(meas_noise_db=2.0)), np.float64)
+    n = noisy.size
+    assert abs(noisy.mean() + 80.3) < 4 * 2.0 / math.sqrt(n)
+    assert abs(noisy.std() - 2.0) < 4 * 2.0 / math.sqrt(2 * n)
+
+
+def test_lcm_sweep_check_rejects_bad_periods():
+    from ltjax.experiments.lcm_adaptation import _check
+
+    ok = {"t_lcm_s": 1.0, "n_steps": 5000}
+    assert _check(ok) is None
+    assert _check({**ok, "t_lcm_s": 0.03})[0] == "t_lcm_s"      # not a multiple of 20 ms
+    assert _check({**ok, "t_lcm_s": 0.1})[0] == "t_lcm_s"       # 5 steps cannot hold 5 messages + monitoring
+    assert _check({**ok, "t_lcm_s": 0.3, "n_steps": 5000})[0] == "n_steps"  # 15 does not divide 5000

@@ -225,3 +225,17 @@ def test_list_kinded_params_value_vs_axis(tmp_path):
             parse_sweep({"experiment": lst, "params": {"sizes": [[4], [0]]}}, "l")
     finally:
         registry._REGISTRY.pop(lst, None)
+
+
+def test_every_registered_experiment_has_valid_defaults():
+    """Each schema default passes its own type/range/choices check, and ``check`` accepts the defaults."""
+    from ltjax.sweep.config import _check_value
+    from ltjax.sweep.registry import all_experiments
+
+    for name, exp in all_experiments().items():
+        if name.startswith("test_"):
+            continue
+        for k, p in exp.params.items():
+            _check_value(f"<{name} defaults>", f"params.{k}", p, p.default)
+        cfg = parse_sweep({"experiment": name}, f"<{name}>")
+        assert len(cfg.points()) == 1 and exp.description and "\n" not in exp.description

@@ -8,7 +8,6 @@ baseline (legacy beam management).
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 
 from ltjax.beam.config import BeamConfig, ChannelParams

@@ -13,7 +13,6 @@ the "p-th percentile user" value is numpy's linearly interpolated p-th percentil
 
 from __future__ import annotations
 
-import math
 
 import jax
 import jax.numpy as jnp

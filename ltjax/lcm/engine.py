@@ -29,7 +29,6 @@ Keys: UE u uses fold_in(key, u); window w uses fold_in(ue_key, w), from which th
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import jax
 import jax.numpy as jnp
