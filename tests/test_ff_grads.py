@@ -63,9 +63,7 @@ CASES = [
     ([13, 7, 5, 6], 5, 3, "overlay", True, "mean"),
     ([9, 16, 8], 8, 8, "overlay", False, "neuron"),
     ([20, 4, 11, 3, 5], 2, 6, "append", True, "neuron"),
-    ([12, 10, 10], 1, 1, "overlay", True, "neuron"),
     ([6, 9, 7], 4, 2, "overlay", False, "mean"),
-    ([5, 8], 3, 3, "append", False, "mean"),
 ]
 
 

@@ -121,7 +121,7 @@ def test_experiment_tiny_run(tmp_path):
     import jax
 
     from ltjax.experiments.mnist_ff_loss import mnist_ff_loss
-    from ltjax.plotting.mnist_ff_loss import plot_mnist_ff_loss
+    from ltjax.plotting.mnist_ff_loss import plot_mnist_ff_loss, write_readme
 
     p = dict(replicate=0, loss="quadratic", goodness="mean", steps_per_layer=3, lr=0.03, threshold=2.0,
              sizes=[784, 16, 16], n_train=200, normalize=True, data_dir=str(SHARED))
@@ -131,7 +131,8 @@ def test_experiment_tiny_run(tmp_path):
     assert 0.0 <= out["test_accuracy"] <= 1.0
     assert out["loss_curve_l1"].shape == (3,)
     # plot from a hand-written result directory
-    rows = [dict(point=i, replicate=i // 2, loss=("softplus", "quadratic")[i % 2], test_accuracy=0.9 + 0.01 * i)
+    rows = [dict(point=i, replicate=i // 2, loss=("softplus", "quadratic")[i % 2], test_accuracy=0.9 + 0.01 * i,
+                 test_accuracy_sum=0.9, train_accuracy=0.95, final_loss_l1=0.1, final_loss_l2=0.2, train_s=1.0)
             for i in range(4)]
     cols = list(rows[0])
     (tmp_path / "data.csv").write_text(
@@ -140,6 +141,8 @@ def test_experiment_tiny_run(tmp_path):
                                          for i in range(4) for l in (1, 2)})
     paths = plot_mnist_ff_loss(tmp_path)
     assert all(Path(q).is_file() for q in paths) and len(paths) == 2
+    readme = write_readme(tmp_path)[0].read_text()
+    assert "| softplus | 2 | 91.00 ± 1.41 |" in readme and "93.74" in readme
 
 
 def test_data_dir_not_required_when_env_set(tmp_path, monkeypatch):

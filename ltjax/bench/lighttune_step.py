@@ -78,6 +78,9 @@ def run(args):
 
     from ltjax import lighttune as lt
 
+    import os
+
+    load_before = os.getloadavg()  # the machine may be shared: record how busy it was
     quick = bool(getattr(args, "quick", False))
     sizes = [1_000] if quick else [1_000, 10_000, 100_000]
     n_np = 500 if quick else 1_000
@@ -112,7 +115,9 @@ def run(args):
                          "lr": 0.03, "quick": quick,
                          "numpy_baseline": "per-UE Python loop of reference_np.step_np on the first "
                                            f"min(U, {n_np}) UEs, rate scaled per UE"},
-               "rows": rows, "target": target, **_gpu_info()}
+               "rows": rows, "target": target,
+               "loadavg_1_5_15_min": {"before": list(load_before), "after": list(os.getloadavg())},
+               **_gpu_info()}
     path = write_bench("lighttune_step", payload, getattr(args, "out_dir", None))
     print(f"wrote {path}")
     return payload

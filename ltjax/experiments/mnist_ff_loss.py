@@ -29,7 +29,7 @@ import numpy as np
 from ltjax import ff
 from ltjax.data.mnist import load_mnist, standardize
 from ltjax.optim import adam_standard
-from ltjax.plotting.mnist_ff_loss import plot_mnist_ff_loss
+from ltjax.plotting.mnist_ff_loss import plot_mnist_ff_loss, write_readme
 from ltjax.sweep.registry import Param, register_experiment
 
 NUM_CLASSES = 10
@@ -70,7 +70,7 @@ def _check(p):
         "normalize": Param("bool", True, "length-normalise every layer's input"),
         "data_dir": Param("str", "", "MNIST IDX directory; empty = $LTJAX_DATA_DIR (ltjax run --data-dir)"),
     },
-    plots=(plot_mnist_ff_loss,),
+    plots=(plot_mnist_ff_loss, write_readme),
     check=_check,
 )
 def mnist_ff_loss(key, p):
