@@ -90,10 +90,18 @@ def rotation(bearing_deg: float, downtilt_deg: float):
     return rz @ ry
 
 
+def local_direction(theta, phi, rot):
+    """Unit direction [..., 3] in the array frame, d' = R^T d, for global (theta, phi) [rad] (TR 38.901 7.1).
+
+    d'_y = sin th' sin ph' and d'_z = cos th' are exactly the two phase rates of the steering vector.
+    """
+    d = jnp.stack([jnp.sin(theta) * jnp.cos(phi), jnp.sin(theta) * jnp.sin(phi), jnp.cos(theta)], axis=-1)
+    return d @ rot  # row-vector form of R^T d
+
+
 def to_local(theta, phi, rot):
     """Global (theta, phi) [rad] -> array-local (theta', phi') [rad] via d' = R^T d (TR 38.901 7.1)."""
-    d = jnp.stack([jnp.sin(theta) * jnp.cos(phi), jnp.sin(theta) * jnp.sin(phi), jnp.cos(theta)], axis=-1)
-    dl = d @ rot  # row-vector form of R^T d
+    dl = local_direction(theta, phi, rot)
     theta_l = jnp.arccos(jnp.clip(dl[..., 2], -1.0, 1.0))
     phi_l = jnp.arctan2(dl[..., 1], dl[..., 0])
     return theta_l, phi_l
