@@ -35,9 +35,12 @@ from ltjax.phy.effective_sinr import SNR_DB_MAX, SNR_DB_MIN, interp_uniform
 MARGIN_DB_AT_RATE_1 = 1.5
 MARGIN_DB_SLOPE = 3.5
 
-_GRID = jnp.asarray(mi.SNR_DB_GRID, jnp.float32)
-_C = jnp.asarray(mi.MI_BITS)  # [3, G]
-_V = jnp.asarray(mi.MI_VAR)  # [3, G]
+_N_GRID = int(mi.SNR_DB_GRID.size)  # G
+
+
+def _c_v():
+    """(C, V) tables [3, G], as jax constants (tables are built lazily, see ltjax.phy.mi)."""
+    return jnp.asarray(mi.MI_BITS), jnp.asarray(mi.MI_VAR)
 
 
 def implementation_margin_db(rate):
@@ -61,6 +64,7 @@ def code_block_bler(sinr_eff_db, qm, rate_x1024, k_cb, n_sym):
     rate = jnp.asarray(rate_x1024, jnp.float32) / 1024.0
     g_db = jnp.clip(sinr_eff_db - implementation_margin_db(rate), SNR_DB_MIN, SNR_DB_MAX)
     m = mi.mod_index(qm)
+    _C, _V = _c_v()
     c = interp_uniform(g_db, _C[m]) if jnp.ndim(m) == 0 else _interp_rows(g_db, _C, m)
     v = interp_uniform(g_db, _V[m]) if jnp.ndim(m) == 0 else _interp_rows(g_db, _V, m)
     n = jnp.maximum(jnp.asarray(n_sym, jnp.float32), 1.0)
@@ -75,7 +79,7 @@ def _interp_rows(x, table, rows):
     x, rows = jnp.broadcast_arrays(x, rows)
     step = float(mi.SNR_DB_GRID[1] - mi.SNR_DB_GRID[0])
     pos = (jnp.clip(x, SNR_DB_MIN, SNR_DB_MAX) - SNR_DB_MIN) / step
-    idx = jnp.clip(jnp.floor(pos).astype(jnp.int32), 0, _GRID.shape[0] - 2)
+    idx = jnp.clip(jnp.floor(pos).astype(jnp.int32), 0, _N_GRID - 2)
     t = pos - idx.astype(jnp.float32)
     return table[rows, idx] * (1 - t) + table[rows, idx + 1] * t
 

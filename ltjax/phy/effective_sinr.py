@@ -23,14 +23,19 @@ Weights w_n in {0, 1} mask unallocated RBs and unused layers.
 from __future__ import annotations
 
 import jax
+import numpy as np
 import jax.numpy as jnp
 
 from ltjax.numerics import lin_to_db, safe_log
 from ltjax.phy import mi
 from ltjax.phy.tables import EESM_BETA
 
-_GRID = jnp.asarray(mi.SNR_DB_GRID, jnp.float32)
-_LOG_DEF = jnp.asarray(mi.MI_LOG_DEFICIT)  # [3, G]
+_GRID = mi.SNR_DB_GRID.astype(np.float32)  # [G] dB (numpy: no device work at import)
+
+
+def _log_def():
+    """ln(log2 M - C) table [3, G] as a jax constant (built lazily, see ltjax.phy.mi)."""
+    return jnp.asarray(mi.MI_LOG_DEFICIT)
 SNR_DB_MIN = float(mi.SNR_DB_GRID[0])
 SNR_DB_MAX = float(mi.SNR_DB_GRID[-1])
 
@@ -53,7 +58,7 @@ def interp_uniform(x_db, row):
 
 def log_mi_deficit(snr_db, qm):
     """ln(log2 M - I_M(snr)) [ln bits] for Qm in {2, 4, 6} (traced ok); snr in dB, clipped."""
-    return interp_uniform(snr_db, _LOG_DEF[mi.mod_index(qm)])
+    return interp_uniform(snr_db, _log_def()[mi.mod_index(qm)])
 
 
 def mutual_information(snr_db, qm):
@@ -75,9 +80,9 @@ def miesm_db(sinr, qm, weights=None):
     w = jnp.ones_like(sinr) if weights is None else jnp.asarray(weights, jnp.float32)
     u = log_mi_deficit(lin_to_db(sinr), qm)
     u_eff = jax.nn.logsumexp(u, b=w) - safe_log(jnp.sum(w))
-    row = _LOG_DEF[mi.mod_index(qm)]
+    row = _log_def()[mi.mod_index(qm)]
     # row is strictly decreasing; jnp.interp needs increasing x, so flip both.
-    return jnp.interp(u_eff, row[::-1], _GRID[::-1]).astype(jnp.float32)
+    return jnp.interp(u_eff, row[::-1], jnp.asarray(_GRID[::-1])).astype(jnp.float32)
 
 
 def eesm_db(sinr, beta, weights=None):

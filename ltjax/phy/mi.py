@@ -12,7 +12,7 @@ therefore adds over the two dimensions, so per QAM symbol
     C(gamma) = E[i] = 2 C_PAM,   V(gamma) = Var[i] = 2 V_PAM    [bits, bits^2].
 
 The expectation over n is a deterministic 80-node Gauss-Hermite (probabilists') quadrature,
-computed in float64 numpy once at import on a 0.05 dB grid (-30..45 dB, < 0.1 s).
+computed in float64 numpy once, on first use, on a 0.05 dB grid (-30..45 dB, < 0.1 s).
 
 ``C`` feeds MIESM (average MI, inverted); ``C`` and ``V`` feed the finite-blocklength normal
 approximation of the code-block error rate (see ``ltjax.phy.bler``).
@@ -25,6 +25,8 @@ deficit ~ exp(-gamma d_min^2 / 4)), so the inverse exists at every SNR on the gr
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
@@ -76,12 +78,25 @@ def _build():
     return out
 
 
-_TABLES = _build()
-# Stacked [3, G] float32 tables, row = modulation index (0: QPSK, 1: 16QAM, 2: 64QAM).
-MI_BITS = np.stack([_TABLES[q][0] for q in MODULATION_ORDERS]).astype(np.float32)
-MI_VAR = np.stack([_TABLES[q][1] for q in MODULATION_ORDERS]).astype(np.float32)
-MI_LOG_DEFICIT = np.stack([_TABLES[q][2] for q in MODULATION_ORDERS]).astype(np.float32)
-MI_TABLE_F64 = {q: _TABLES[q] for q in MODULATION_ORDERS}  # float64 originals (tests)
+@functools.lru_cache(maxsize=None)
+def _stacked() -> dict:
+    """The tables, built on first use (about 1 s of numpy quadrature), not at import."""
+    t = _build()
+    return {
+        # Stacked [3, G] float32 tables, row = modulation index (0: QPSK, 1: 16QAM, 2: 64QAM).
+        "MI_BITS": np.stack([t[q][0] for q in MODULATION_ORDERS]).astype(np.float32),
+        "MI_VAR": np.stack([t[q][1] for q in MODULATION_ORDERS]).astype(np.float32),
+        "MI_LOG_DEFICIT": np.stack([t[q][2] for q in MODULATION_ORDERS]).astype(np.float32),
+        "MI_TABLE_F64": {q: t[q] for q in MODULATION_ORDERS},  # float64 originals (tests)
+    }
+
+
+def __getattr__(name: str):
+    # PEP 562: MI_BITS, MI_VAR, MI_LOG_DEFICIT and MI_TABLE_F64 are computed lazily so that
+    # importing ltjax (e.g. for `ltjax list` or before jax.distributed.initialize) stays fast.
+    if name in ("MI_BITS", "MI_VAR", "MI_LOG_DEFICIT", "MI_TABLE_F64"):
+        return _stacked()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def mod_index(qm):
