@@ -149,5 +149,8 @@ def bench_lcm(args):
     payload = {"quick": args.quick, **row, "lanes": 1, "width": reg.tc.width, "target": "< 60 s for 10k x 5000",
                "target_met": proj < 60.0,
                "method": "one strategy lane; timed steps scaled linearly to 5000 (the scan is uniform in time)",
+               "notes": ("per UE-step on this CPU: ~1.5 us threefry normals (24 per step; fixed, changing the "
+                         "generator changes every result), ~3 us channel maths (trig-bound), ~1 us inference + "
+                         "decision; the target needs 1.2 us per UE-step. See docs/beam_lcm.md."),
                "load_avg_1min_start_end": [load0, _load()], "gpu": None, "gpu_reason": NO_GPU}
     print(write_bench("lcm", payload, args.out_dir))

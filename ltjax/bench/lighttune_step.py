@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from ltjax.bench import register_bench
-from ltjax.bench.common import print_table, time_jitted, write_bench
+from ltjax.bench.common import print_table, write_bench
 
 SIZES = [13, 32, 32]
 TARGET_SPEEDUP_10K = 100.0
@@ -72,6 +72,28 @@ def _gpu_info() -> dict:
     return {"gpu": str(gpus[0].device_kind)}
 
 
+def _time_donated(step, key, states, x, y, params, repeats: int = 3):
+    """Like ``time_jitted`` but threads the donated state through the calls.
+
+    Every call sees the same inputs' shapes; the state it is given is the previous
+    call's output (a real online run does exactly this). The update fraction is set
+    by (x, y) and the initial model, so the first call's outputs are returned.
+    """
+    import time
+
+    import jax
+
+    t0 = time.perf_counter()
+    states, out = jax.block_until_ready(step(key, states, x, y, params))
+    first = time.perf_counter() - t0
+    best = float("inf")
+    for _ in range(max(repeats, 1)):
+        t0 = time.perf_counter()
+        states, _ = jax.block_until_ready(step(key, states, x, y, params))
+        best = min(best, time.perf_counter() - t0)
+    return {"compile_s": max(first - best, 0.0), "run_s": best}, states, out
+
+
 @register_bench("lighttune-step", "UE-steps/s of the jitted vmapped LightTune step vs a NumPy per-UE loop")
 def run(args):
     import jax
@@ -84,14 +106,16 @@ def run(args):
     quick = bool(getattr(args, "quick", False))
     sizes = [1_000] if quick else [1_000, 10_000, 100_000]
     n_np = 500 if quick else 1_000
-    step = jax.jit(lt.lighttune_step_ues)
+    # The UE states are donated: the step updates them in place, as it does inside the
+    # scan over CSI-RS periods of an online run. Without donation XLA allocates and writes a
+    # fresh copy of every UE's model each call, which at 10k+ UEs costs more than the step.
+    step = jax.jit(lt.lighttune_step_ues, donate_argnums=(1,))
     key = jax.random.key(42)
     rows = []
     for variant in ("one_step", "standard"):
         for num_ues in sizes:
             model, params, x, y, states = _setup(num_ues, variant)
-            t = time_jitted(step, key, states, x, y, params, repeats=3)
-            _, out = step(key, states, x, y, params)
+            t, states, out = _time_donated(step, key, states, x, y, params, repeats=3)
             frac = float(np.mean(np.asarray(out.updated)))
             del out
             np_rate, np_frac = _numpy_rate(model, params, x, y, variant, min(num_ues, n_np))
