@@ -17,6 +17,7 @@ MODULES: tuple[str, ...] = (
     "ltjax.bench.scaling",
     "ltjax.bench.link_period",
     "ltjax.bench.beam",
+    "ltjax.bench.fig5",
 )
 
 _BENCHES: dict[str, tuple[str, Callable]] = {}

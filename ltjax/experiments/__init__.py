@@ -12,6 +12,10 @@ MODULES: tuple[str, ...] = (
     "ltjax.experiments.beam_train",
     "ltjax.experiments.lcm_adaptation",
     "ltjax.experiments.link_bler_curves",
+    "ltjax.experiments.bler_offline",
+    "ltjax.experiments.lighttune_bler_error",
+    "ltjax.experiments.ml_baseline_offline",
+    "ltjax.experiments.cqi_throughput",
 )
 
 _loaded = False

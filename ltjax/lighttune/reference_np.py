@@ -28,9 +28,9 @@ def init_state_np(model_params, variant: str) -> dict:
     return st
 
 
-def _label_input(x, k, labels, label_mode):
+def _label_input(x, k, labels, label_mode, offset=0.0, scale=1.0):
     if label_mode == "append":
-        return np.concatenate([x, [labels[k]]]).astype(x.dtype)
+        return np.concatenate([x, [(labels[k] - offset) * scale]]).astype(x.dtype)
     out = x.copy()
     out[: len(labels)] = 0.0
     out[k] = 1.0
@@ -53,7 +53,7 @@ def step_np(state: dict, x: np.ndarray, y_true: int, r: int, p) -> tuple[dict, d
     num = len(labels)
     params = state["params"]
     # eq. (5): goodness of all K candidates at once, [K, D] through the layers
-    h = np.stack([_label_input(x, k, labels, p.label_mode) for k in range(num)])
+    h = np.stack([_label_input(x, k, labels, p.label_mode, p.label_offset, p.label_scale) for k in range(num)])
     score = np.zeros(num, x.dtype)
     for layer in params:
         h = np.maximum(_norm(h, p.normalize) @ layer["w"] + layer["b"], 0.0)
@@ -70,8 +70,8 @@ def step_np(state: dict, x: np.ndarray, y_true: int, r: int, p) -> tuple[dict, d
         y_neg = y_hat
     state["n_seen"] += 1
     if updated:
-        xp = _label_input(x, y_true, labels, p.label_mode)
-        xn = _label_input(x, y_neg, labels, p.label_mode)
+        xp = _label_input(x, y_true, labels, p.label_mode, p.label_offset, p.label_scale)
+        xn = _label_input(x, y_neg, labels, p.label_mode, p.label_offset, p.label_scale)
         for li, layer in enumerate(params):
             xp, xn = _norm(xp, p.normalize), _norm(xn, p.normalize)
             hp = np.maximum(xp @ layer["w"] + layer["b"], 0.0)

@@ -56,6 +56,9 @@ class LightTuneParams:
       label_mode: "append" (x+ = [x, y], the BLER model) or "overlay" (one-hot on the first K inputs).
       normalize: length-normalise every layer's input.
       predict_mode: "last" (eq. 5) or "sum_layers" (reference code).
+      label_offset, label_scale: append mode only: the appended input of class k is
+        ``(labels[k] - label_offset) * label_scale`` (static). The defaults (0, 1) append
+        the label value itself; the BLER model centres and scales it (docs/lighttune.md).
     """
 
     delta: float = 0.3
@@ -73,6 +76,8 @@ class LightTuneParams:
     label_mode: str = struct.field(pytree_node=False, default="append")
     normalize: bool = struct.field(pytree_node=False, default=False)
     predict_mode: str = struct.field(pytree_node=False, default="last")
+    label_offset: float = struct.field(pytree_node=False, default=0.0)
+    label_scale: float = struct.field(pytree_node=False, default=1.0)
 
     def __post_init__(self):
         for name, allowed in (("error_metric", ERRORS), ("negative", NEGATIVES), ("variant", VARIANTS),
@@ -81,6 +86,8 @@ class LightTuneParams:
                               ("predict_mode", ("last", "sum_layers"))):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"LightTuneParams.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if not self.label_scale > 0:
+            raise ValueError(f"LightTuneParams.label_scale must be > 0, got {self.label_scale!r}")
         if len(self.labels) < 2:
             raise ValueError("LightTuneParams.labels needs at least 2 candidate labels")
 
@@ -132,9 +139,16 @@ def quantize(value, labels=BLER_CLASSES) -> jax.Array:
     return jnp.argmin(jnp.abs(jnp.asarray(value)[..., None] - lab), axis=-1).astype(jnp.int32)
 
 
+def label_inputs(params: LightTuneParams, dtype=jnp.float32) -> jax.Array:
+    """[K] the value appended to the features for each class (append mode):
+    ``(labels - label_offset) * label_scale``."""
+    return (jnp.asarray(params.labels, dtype) - params.label_offset) * params.label_scale
+
+
 def _label_fn(params: LightTuneParams, labels: jax.Array):
     if params.label_mode == "append":
-        return lambda x, k: ff.append_label(x, labels[k])
+        inputs = label_inputs(params, labels.dtype)
+        return lambda x, k: ff.append_label(x, inputs[k])
     return functools.partial(_overlay, num_classes=len(params.labels))
 
 

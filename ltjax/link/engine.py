@@ -25,7 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ltjax.channels import channel_freq_response, init_channel
+from ltjax.channels import channel_freq_response, channel_taps, init_channel
+from ltjax.channels.tdl import normalized_profile
 from ltjax.csi import csi_snr_estimate, csi_snr_true, estimate_delay_spread, estimate_doppler, select_ri_pmi
 from ltjax.link.config import (
     CsiOut, LinkParams, LinkState, PeriodInputs, PeriodOutputs,
@@ -35,7 +36,7 @@ from ltjax.phy.bler import code_block_bler, transport_block_bler
 from ltjax.phy.chest import chest_error_var
 from ltjax.phy.effective_sinr import eesm_beta, eesm_db, miesm_db
 from ltjax.phy.harq import TbDesc, harq_feedback, harq_select, init_harq
-from ltjax.phy.sinr import lmmse_sinr
+from ltjax.phy.sinr import lmmse_sinr, lmmse_sinr_from_g
 from ltjax.phy.tables import CQI_QM, CQI_RATE_X1024, CQI_TO_MCS, MCS_QM, MCS_RATE_X1024
 from ltjax.phy.tbs import tbs_tables
 
@@ -222,6 +223,124 @@ def period_features(report: CsiOut, pdsch_snr_hist, cqi, n_rb, n_dmrs):
     ]).astype(jnp.float32)
 
 
+def _slot_times(t0, cfg):
+    """float32 [S] centre times of the period's slots [s] (same expression as ``slot_step``)."""
+    s = jnp.arange(cfg.slots_per_period, dtype=jnp.int32)
+    return t0 + (s.astype(jnp.float32) + 0.5) * cfg.slot_s
+
+
+def precoded_channel(channel_state, t_s, w, params: LinkParams):
+    """Effective channel G = H(t_s) W at every RB, as (real, imag) float32 [R, Nr, 2].
+
+    Same quantity as ``channel_freq_response(...) @ w``, with the sums reordered (exact
+    algebra, float32 rounding differs): the precoder is applied to the L time-domain taps
+    first, G_r = sum_l steer_{r,l} (H_l W), so the frequency stage (the bulk of the flops)
+    maps 2 precoded columns instead of Nt = 4 ports, as one real GEMM
+    [2R, L] x [L, Nr 2 (re, im)] (the complex product split into real parts; XLA CPU runs a
+    real GEMM several times faster than a complex einsum of this shape).
+    """
+    ccfg = params.cfg.channel
+    if ccfg.model == "AWGN":
+        g = jnp.broadcast_to(jnp.eye(ccfg.n_rx, ccfg.n_tx, dtype=jnp.complex64) @ w,
+                             (ccfg.n_rb, ccfg.n_rx, w.shape[-1]))
+        return jnp.real(g), jnp.imag(g)
+    taps = channel_taps(channel_state, t_s, ccfg, params.channel)  # [L, Nr, Nt]
+    tw = jnp.sum(taps[:, :, :, None] * w[None, None, :, :], axis=2)  # [L, Nr, 2]
+    delays_norm, _ = normalized_profile(ccfg.model)
+    # Identical steering phases to channel_freq_response: f_r tau_l,norm * DS cycles.
+    cycles = jnp.asarray(np.outer(ccfg.rb_frequencies_hz(), delays_norm), jnp.float32) \
+        * jnp.asarray(params.channel.delay_spread_s, jnp.float32)
+    ang = (-2.0 * math.pi) * cycles
+    steer = jnp.concatenate([jnp.cos(ang), jnp.sin(ang)], 0)  # [2R, L]: Re, Im of exp(j ang)
+    x = jnp.concatenate([jnp.real(tw), jnp.imag(tw)], -1)  # [L, Nr, 2c]
+    y = jnp.einsum("ql,lrx->qrx", steer, x)  # [2R, Nr, 2c]
+    r, c = ccfg.n_rb, w.shape[-1]
+    return y[:r, :, :c] - y[r:, :, c:], y[:r, :, c:] + y[r:, :, :c]
+
+
+def slot_sinr(channel_state, t_s, precoder, n_dmrs, params: LinkParams):
+    """LMMSE SINR [R, 2] of one slot at time t_s for (precoder, DMRS count), as ``slot_step``.
+
+    DMRS estimation error as extra noise (``chest_error_var``), then the LMMSE SINR of
+    G = H W (``precoded_channel``).
+    """
+    cfg = params.cfg
+    nv = noise_var(params)
+    err = chest_error_var(nv, n_dmrs, params.channel.doppler_hz, cfg.slot_s)
+    gr, gi = precoded_channel(channel_state, t_s, precoder, params)
+    return lmmse_sinr_from_g(gr, gi, nv + err)
+
+
+def harq_slot(key, carry, sinr_new, sinr_old, params: LinkParams, new_tb: TbDesc, process, tables):
+    """The HARQ part of one slot, given the slot's precomputed SINRs [R, 2] (absolute RBs).
+
+    ``sinr_new`` is the SINR with the period's precoder and DMRS count, ``sinr_old`` the SINR
+    with the precoder and DMRS count of the TB that ``process`` held at the period start.
+    The selected TB uses ``sinr_old`` iff it is a retransmission of a TB from an earlier
+    period (carry flag ``old``), else ``sinr_new``. The rest is ``slot_step`` line by line.
+
+    Args:
+      key: slot key (consumed by the ACK/NACK draw).
+      carry: (HarqState, pdsch_snr_hist [4], old bool [P]: process still holds the TB it
+        held at the period start).
+      process: int32 [] HARQ process of this slot.
+
+    Returns:
+      (carry, dict of per-slot scalars as ``slot_step``).
+    """
+    cfg = params.cfg
+    harq, hist, old = carry
+    n_rb_max = cfg.channel.n_rb
+    tb, is_retx, prior = harq_select(harq, process, new_tb)
+    use_old = is_retx & old[process]
+    sinr = jnp.where(use_old, sinr_old, sinr_new)
+    rel = (tb.rb_start + jnp.arange(n_rb_max)) % n_rb_max
+    mask = allocation_mask(tb.n_rb, tb.layers, n_rb_max)
+    sinr_rel = sinr[rel] * mask
+    combined = prior + sinr_rel  # chase combining: SINR adds per RB and layer
+    tbler, tbs, eff = tb_error_rate(combined, tb, tables, cfg.esm)
+    ack = jax.random.uniform(key) >= tbler
+    harq, dropped = harq_feedback(harq, process, tb, combined, ack, cfg.max_tx)
+    old = old.at[process].set(use_old)
+    snr_now = lin_to_db(jnp.sum(sinr_rel) / jnp.sum(mask))
+    hist = jnp.concatenate([snr_now[None], hist[:-1]])
+    out = dict(ack=ack, tbler=tbler, bits=jnp.where(ack, tbs, 0).astype(jnp.float32),
+               new=~is_retx, dropped=dropped, sinr_eff_db=eff)
+    return (harq, hist, old), out
+
+
+def _run_slots(k_slots, state: LinkState, new_tb: TbDesc, t0, params: LinkParams):
+    """The S slots of a period as a scan: HARQ select, then the selected TB's SINR from the
+    precoded channel (``slot_sinr``), then ``harq_slot``. Same results as scanning
+    ``slot_step`` (test_slot_batched_engine_equals_per_slot_reference).
+
+    Measured (docs/link_engine.md "Engine speed-up"): ~2.4x faster than the original engine
+    and ~1.7x faster than computing the SINR of all S slots before the scan (the [S, R, ...]
+    arrays of a UE chunk leave the cache), so the per-slot form is the one kept.
+
+    Returns:
+      ((HarqState, pdsch_snr_hist [4]), dict of per-slot [S] arrays as ``slot_step``).
+    """
+    cfg = params.cfg
+    g0 = state.period * cfg.slots_per_period
+    times = _slot_times(t0, cfg)
+    tables = _tables(cfg)
+
+    def body(carry, xs):
+        s, t = xs
+        process = (g0 + s) % cfg.n_harq
+        tb, _, _ = harq_select(carry[0], process, new_tb)
+        sinr = slot_sinr(state.channel, t, tb.precoder, tb.n_dmrs, params)
+        return harq_slot(jax.random.fold_in(k_slots, s), carry, sinr, sinr, params, new_tb,
+                         process, tables)
+
+    old0 = state.harq.n_tx >= 0
+    (harq, hist, _), per_slot = jax.lax.scan(
+        body, (state.harq, state.pdsch_snr_hist, old0),
+        (jnp.arange(cfg.slots_per_period, dtype=jnp.int32), times))
+    return (harq, hist), per_slot
+
+
 def link_period(key, state: LinkState, inputs: PeriodInputs, params: LinkParams):
     """One CSI-RS period of one UE.
 
@@ -251,12 +370,7 @@ def link_period(key, state: LinkState, inputs: PeriodInputs, params: LinkParams)
     features = period_features(rep, state.pdsch_snr_hist, jnp.asarray(inputs.cqi), n_rb, n_dmrs)
     t0 = state.period.astype(jnp.float32) * jnp.float32(cfg.period_s)
 
-    def body(carry, s):
-        return slot_step(jax.random.fold_in(k_slots, s), carry, s, params, new_tb, state.channel, t0,
-                         state.period * cfg.slots_per_period + s)
-
-    (harq, hist), per_slot = jax.lax.scan(body, (state.harq, state.pdsch_snr_hist),
-                                          jnp.arange(cfg.slots_per_period, dtype=jnp.int32))
+    (harq, hist), per_slot = _run_slots(k_slots, state, new_tb, t0, params)
     t_end = t0 + jnp.float32(cfg.period_s)
     report = csi_report(k_csi, state.channel, t_end, params)
     n_ack = jnp.sum(per_slot["ack"]).astype(jnp.int32)

@@ -35,9 +35,24 @@ def lmmse_sinr(h, w, noise_var):
     # G = H W written as broadcast multiply-adds over Nt (tiny matrices: XLA's batched complex
     # dot is several times slower than this fused elementwise form on CPU).
     g = jnp.sum(h[:, :, :, None] * w[None, None, :, :], axis=2)  # [R, Nr, r]
-    gr, gi = jnp.real(g), jnp.imag(g)
-    nv = jnp.asarray(noise_var, jnp.float32)
     r = w.shape[-1]
+    if r not in (1, 2):
+        raise ValueError(f"lmmse_sinr: rank must be 1 or 2, got {r}")
+    return lmmse_sinr_from_g(jnp.real(g), jnp.imag(g), noise_var)
+
+
+def lmmse_sinr_from_g(gr, gi, noise_var):
+    """``lmmse_sinr`` from the effective channel G = H W given as real and imaginary parts.
+
+    Args:
+      gr, gi: float32 [R, Nr, r] real and imaginary parts of G, r in {1, 2}.
+      noise_var: scalar or [R] noise-plus-estimation-error power per receive antenna.
+
+    Returns:
+      float32 [R, r] SINR (linear, >= 0).
+    """
+    nv = jnp.asarray(noise_var, jnp.float32)
+    r = gr.shape[-1]
     if r not in (1, 2):
         raise ValueError(f"lmmse_sinr: rank must be 1 or 2, got {r}")
     p1 = jnp.sum(gr[..., 0] ** 2 + gi[..., 0] ** 2, axis=-1) / nv  # |g_1|^2 / N  [R]

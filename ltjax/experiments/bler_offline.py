@@ -1,0 +1,139 @@
+"""``bler_offline``: the offline FF BLER model of LightTune (Sec. V-B, Tables III-IV).
+
+One grid point = the whole pipeline:
+
+1. dataset: ``n_samples`` training samples (TDL-A30, SNR U(0, 12) dB, 10 Hz, follow-CQI gNB;
+   ``ltjax.lighttune.dataset``) and ``n_val`` validation samples from other UEs.
+   Skipped when ``<cache_dir>/dataset.npz`` (or the committed ``results/bler_offline/dataset.npz``)
+   has the same dataset config hash (resume-friendly: the link simulation is the slow part);
+2. offline training: [13, 32, 32], T = 9, Adam lr 0.03, ``epochs`` epochs with the
+   closed-form gradients (``ltjax.lighttune.train``, an epoch is one full-batch step of
+   every layer with fresh uniform negatives);
+3. the model is saved to ``<cache_dir>/ff_model.msgpack`` (+ .json config with the
+   run's config hash) and the plot step copies dataset, model and training curve into the
+   result directory, so ``results/bler_offline/ff_model.msgpack`` is the reference model
+   that ``lighttune_bler_error`` and the link-adaptation experiments load.
+
+Keys: point key k; training data ``fold_in(k, 0)``, validation data ``fold_in(k, 1)``,
+initial weights ``fold_in(k, 2)``, training negatives ``fold_in(k, 3)``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from ltjax.errors import InputError
+from ltjax.lighttune.dataset import (CHANNELS, DATASET_FORMAT, config_hash, generate_bler_dataset,
+                                     load_dataset, save_dataset)
+from ltjax.lighttune.model import MODEL_FORMAT, SIZES, feature_stats, init_model, save_model
+from ltjax.lighttune.train import evaluate, train_offline
+from ltjax.plotting.bler_offline import plot_training_curve, publish_artifacts
+from ltjax.sweep.registry import Param, register_experiment
+
+COMMITTED_DIR = Path("results/bler_offline")
+
+
+def _dataset_config(p: dict, key) -> dict:
+    return {"format": DATASET_FORMAT, "n_samples": p["n_samples"], "n_val": p["n_val"],
+            "channel": p["channel"], "snr_db_range": [p["snr_min_db"], p["snr_max_db"]],
+            "doppler_hz": p["doppler_hz"], "periods_per_ue": p["periods_per_ue"],
+            "key_data": np.asarray(jax.random.key_data(key)).tolist()}
+
+
+def _find_dataset(cache: Path, want: str, log=print):
+    """(train, val) from a cached dataset whose config hash is ``want``, else None."""
+    for d in (cache, COMMITTED_DIR):
+        path = d / "dataset.npz"
+        if not path.exists():
+            continue
+        try:
+            data, cfg = load_dataset(path)
+        except InputError as e:
+            log(f"[bler_offline] ignoring {e}")
+            continue
+        if config_hash(cfg) == want:
+            n = int(cfg["n_samples"])
+            split = {k: (v[:n], v[n:]) for k, v in data.items()}
+            return ({k: v[0] for k, v in split.items()}, {k: v[1] for k, v in split.items()}, path)
+    return None
+
+
+def _check(p):
+    if not p["snr_max_db"] >= p["snr_min_db"]:
+        return "snr_max_db", "must be >= snr_min_db"
+    return None
+
+
+@register_experiment(
+    name="bler_offline",
+    description="LightTune offline FF BLER model: dataset (link engine) + closed-form-gradient training",
+    params={
+        "n_samples": Param("int", 83_200, "training samples (UE-periods) (Table IV: 83,200)", lo=2, hi=10**7),
+        "n_val": Param("int", 8_320, "validation samples, from other UEs", lo=1, hi=10**7),
+        "channel": Param("str", "TDL-A30", "training channel (Table III)", choices=tuple(CHANNELS)),
+        "snr_min_db": Param("float", 0.0, "lowest per-UE average SNR [dB]", lo=-20.0, hi=50.0),
+        "snr_max_db": Param("float", 12.0, "highest per-UE average SNR [dB]", lo=-20.0, hi=50.0),
+        "doppler_hz": Param("float", 10.0, "maximum Doppler [Hz]", lo=0.0, hi=200.0),
+        "periods_per_ue": Param("int", 8, "consecutive CSI-RS periods per UE", lo=1, hi=10_000),
+        "epochs": Param("int", 22_000, "training epochs (Table IV: 22,000)", lo=1, hi=10**6),
+        "lr": Param("float", 0.03, "Adam learning rate (Table IV)", lo=0.0, lo_open=True, hi=10.0),
+        "eval_every": Param("int", 500, "epochs per jitted chunk / training-curve row", lo=1, hi=10**6),
+        "cache_dir": Param("str", "results/.bler_offline.cache",
+                           "where the dataset and model are written during the run"),
+    },
+    plots=(plot_training_curve, publish_artifacts),
+    check=_check,
+)
+def bler_offline(key, p):
+    cache = Path(p["cache_dir"])
+    cache.mkdir(parents=True, exist_ok=True)
+    dcfg = _dataset_config(p, key)
+    want = config_hash(dcfg)
+    t0 = time.perf_counter()
+    found = _find_dataset(cache, want)
+    if found is None:
+        kw = dict(channel=p["channel"], snr_db_range=(p["snr_min_db"], p["snr_max_db"]),
+                  doppler_hz=p["doppler_hz"], periods_per_ue=p["periods_per_ue"])
+        train = generate_bler_dataset(jax.random.fold_in(key, 0), p["n_samples"], **kw)
+        val = generate_bler_dataset(jax.random.fold_in(key, 1), p["n_val"], **kw)
+        save_dataset(cache / "dataset.npz", {k: np.concatenate([train[k], val[k]]) for k in train}, dcfg)
+        reused = 0
+    else:
+        train, val, src = found
+        print(f"[bler_offline] reusing dataset {src} (config hash {want})")
+        reused = 1
+    t_data = time.perf_counter() - t0
+
+    model0 = init_model(jax.random.fold_in(key, 2), *feature_stats(train["features"]))
+    t1 = time.perf_counter()
+    model, curve = train_offline(jax.random.fold_in(key, 3), model0, train, val, p["epochs"], lr=p["lr"],
+                                 eval_every=p["eval_every"])
+    t_train = time.perf_counter() - t1
+    mcfg = {"experiment": "bler_offline", "params": dict(p), "dataset_config_hash": want,
+            "key_data": dcfg["key_data"], "model_format": MODEL_FORMAT, "sizes": list(SIZES)}
+    save_model(cache / "ff_model.msgpack", model, mcfg)
+
+    ev_tr, ev_va = evaluate(model, train["features"], train["bler"]), evaluate(model, val["features"], val["bler"])
+    classes = np.rint(np.asarray(train["bler"]) * 10).astype(int)
+    hist = np.bincount(classes, minlength=11).astype(np.int64)
+    # Reference predictors without features: the best constant class (median of P) and the mean of P.
+    med = np.round(np.median(train["bler"]) * 10) / 10
+    res = {
+        "train_acc": ev_tr["acc"], "val_acc": ev_va["acc"],
+        "train_mae": ev_tr["mae"], "val_mae": ev_va["mae"],
+        "val_mae_const_median_class": float(np.mean(np.abs(val["bler"] - med))),
+        "val_acc_majority_class": float(np.mean(np.rint(val["bler"] * 10).astype(int) == np.argmax(hist))),
+        "mean_bler_train": float(np.mean(train["bler"])),
+        "n_train": int(len(train["bler"])), "n_val": int(len(val["bler"])),
+        "dataset_reused": reused, "dataset_s": t_data, "train_s": t_train,
+        "ms_per_epoch": 1e3 * t_train / p["epochs"],
+        "model_config_hash": config_hash(mcfg), "dataset_config_hash": want,
+        "class_hist": hist,
+    }
+    for k, v in curve.items():
+        res[f"curve_{k}"] = v
+    return res

@@ -1,0 +1,165 @@
+"""``cqi_throughput``: Fig. 5, throughput of OLLA, the offline ML baseline [16] and CQI-Tune.
+
+Per grid point (channel, Doppler, SNR), ``n_ue`` UEs each run the four schemes of
+``ltjax.linkadapt.scan`` (OLLA; offline ML + ACK/NACK calibration; CQI-Tune with LightTune
+one-step Adam and uniform / hard negatives) for ``n_periods`` CSI-RS periods (80 ms) through
+the full link engine, with common random numbers: every scheme of a UE sees the same
+channel realisation, RB/DMRS draws, CSI noise and per-slot ACK/NACK uniforms. All periods
+count (from t = 0, i.e. including OLLA's convergence: the regime CQI-Tune is meant for).
+
+Metrics per scheme s in (olla, ml, tune_uniform, tune_hard):
+  thr_<s>: mean throughput [Mbit/s] over UEs and periods; thr_<s>_ci: 95 % CI half-width
+    over UEs (1.96 * std / sqrt(U) of the per-UE means);
+  bler_<s>: NACKs / transmissions (eq. 11 pooled); cqi_<s>: mean applied CQI;
+  gain_<s>_pct: 100 * (thr_s / thr_olla - 1); gain_<s>_ci_pct: paired 95 % CI half-width over
+    UEs (delta method for the ratio of means on the per-UE pairs: common random numbers make
+    the pairs strongly correlated, so this is much tighter than the per-scheme CIs);
+  backoff_<s> (CQI-Tune): fraction of reports backed off below the table CQI;
+  ft_rate_<s> / ft_error_<s> (CQI-Tune): LightTune trigger rate and mean |P_hat - P|.
+The paper's average gains (Sec. V-B) are written next to ours: paper_gain_<s>_pct.
+Series: thr_ue [U, 4] (per-UE means) and thr_t [T, 4] (mean over UEs per period).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+
+from ltjax.channels import ChannelConfig, validate_channel_config
+from ltjax.errors import InputError
+from ltjax.linkadapt import ml_baseline, olla, scan
+from ltjax.link.config import LinkConfig
+from ltjax.plotting.cqi_throughput import plot_gain, plot_throughput
+from ltjax.sweep.parallel import map_ues
+from ltjax.sweep.registry import Param, register_experiment
+
+CHANNELS = {"TDL-A30": ("A", 30e-9), "TDL-B50": ("B", 50e-9), "TDL-C200": ("C", 200e-9)}
+PAPER_GAIN_PCT = {"TDL-B50": {"tune_uniform": 6.0, "tune_hard": 5.0},
+                  "TDL-C200": {"tune_uniform": 9.5, "tune_hard": 7.2}}
+DEFAULT_FF_MODEL = "results/bler_offline/ff_model.msgpack"
+DEFAULT_ML_MODEL = "results/ml_baseline_offline_model/ml_model.msgpack"
+Z95 = 1.959964
+
+
+def link_config(channel: str) -> LinkConfig:
+    """Engine defaults (2x4, 106 RBs at 30 kHz, 160-slot periods, RBs 26/52/79/106, DMRS 1-4)."""
+    return LinkConfig(channel=ChannelConfig(model=CHANNELS[channel][0]))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_ff(path: str, mtime: float):
+    from ltjax.lighttune.model import load_model
+
+    return load_model(path)[0]
+
+
+@functools.lru_cache(maxsize=8)
+def _load_ml(path: str, mtime: float):
+    return ml_baseline.load_model(path)[0]
+
+
+def load_models(ff_path: str, ml_path: str):
+    """(FF BlerModel, MlModel); InputError naming the missing file and the command that makes it."""
+    for p, cmd in ((ff_path, "ltjax run sweeps/bler_offline.toml"),
+                   (ml_path, "ltjax run sweeps/ml_baseline_offline.toml")):
+        if not Path(p).exists():
+            raise InputError(f"{p}: model file missing; make it with `{cmd}`")
+    return (_load_ff(ff_path, os.path.getmtime(ff_path)), _load_ml(ml_path, os.path.getmtime(ml_path)))
+
+
+def run_point(key, channel: str, snr_db: float, doppler_hz: float, n_ue: int, n_periods: int,
+              ff_model, ml_model, la: scan.LaParams, schemes=scan.SCHEMES, finetune: bool = True,
+              max_backoff: int = 1) -> dict[str, np.ndarray]:
+    """Per-UE outputs of one grid point (numpy, [U, T, N] and finals)."""
+    cfg = link_config(channel)
+    thr = jnp.asarray(olla.thresholds_for(cfg))
+    return map_ues(scan.run_schemes, key, n_ue, jnp.float32(snr_db), jnp.float32(CHANNELS[channel][1]),
+                   jnp.float32(doppler_hz), thr, ml_model, ff_model, la,
+                   static={"cfg": cfg, "n_periods": int(n_periods), "schemes": tuple(schemes),
+                           "finetune": bool(finetune), "max_backoff": int(max_backoff)})
+
+
+def paired_gain(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
+    """(gain, 95 % CI half-width) of mean(y)/mean(x) - 1 over paired samples (delta method)."""
+    xm, ym = float(np.mean(x)), float(np.mean(y))
+    if xm <= 0.0:
+        return float("nan"), float("nan")
+    r = ym / xm
+    n = len(x)
+    resid = y - r * x
+    se = float(np.std(resid, ddof=1)) / np.sqrt(n) / xm if n > 1 else float("nan")
+    return r - 1.0, Z95 * se
+
+
+def summarize(o: dict, schemes=scan.SCHEMES, channel: str = "") -> dict:
+    """Scalar metrics of a point from ``run_point`` outputs (see the module docstring)."""
+    thr_ue = np.mean(o["throughput_mbps"], axis=1)  # [U, N]
+    u = thr_ue.shape[0]
+    res = {}
+    i_olla = schemes.index("olla") if "olla" in schemes else None
+    for i, s in enumerate(schemes):
+        res[f"thr_{s}"] = float(np.mean(thr_ue[:, i]))
+        res[f"thr_{s}_ci"] = float(Z95 * np.std(thr_ue[:, i], ddof=1) / np.sqrt(u)) if u > 1 else float("nan")
+        tx = float(np.sum(o["n_ack"][..., i]) + np.sum(o["n_nack"][..., i]))
+        res[f"bler_{s}"] = float(np.sum(o["n_nack"][..., i]) / tx)
+        res[f"cqi_{s}"] = float(np.mean(o["cqi"][..., i]))
+        if i_olla is not None and s != "olla":
+            g, ci = paired_gain(thr_ue[:, i], thr_ue[:, i_olla])
+            res[f"gain_{s}_pct"] = 100.0 * g
+            res[f"gain_{s}_ci_pct"] = 100.0 * ci
+        if s in scan.TUNE_NEGATIVE:
+            res[f"backoff_{s}"] = float(np.mean(o["backoff_next"][..., i]))
+            res[f"ft_rate_{s}"] = float(np.mean(o["ft_updated"][..., i]))
+            res[f"ft_error_{s}"] = float(np.mean(o["ft_error"][..., i]))
+            res[f"paper_gain_{s}_pct"] = PAPER_GAIN_PCT.get(channel, {}).get(s, float("nan"))
+    res["thr_ue"] = thr_ue.astype(np.float32)
+    res["thr_t"] = np.mean(o["throughput_mbps"], axis=0).astype(np.float32)
+    return res
+
+
+def _check(p):
+    model, ds = CHANNELS.get(p["channel"], (None, 0.0))
+    if model is None:
+        return "channel", f"must be one of {', '.join(CHANNELS)}"
+    if p["n_ue"] < 2:
+        return "n_ue", "must be >= 2 (confidence intervals over UEs)"
+    return validate_channel_config(model=model, delay_spread_s=ds, doppler_hz=p["doppler_hz"], n_rb=106)
+
+
+_NAN_OK = tuple(f"paper_gain_{s}_pct" for s in scan.TUNE_NEGATIVE) + tuple(
+    f"gain_{s}_pct" for s in scan.SCHEMES[1:]) + tuple(f"gain_{s}_ci_pct" for s in scan.SCHEMES[1:])
+
+
+@register_experiment(
+    name="cqi_throughput",
+    description="Fig. 5: throughput of OLLA, offline ML [16] and CQI-Tune (uniform/hard) vs SNR, paired CRN",
+    params={
+        "channel": Param("str", "TDL-B50", "test channel", choices=tuple(CHANNELS)),
+        "doppler_hz": Param("float", 30.0, "maximum Doppler [Hz]", lo=0.0, hi=200.0),
+        "snr_db": Param("float", 20.0, "average SNR per receive antenna and RE [dB]", lo=-20.0, hi=50.0),
+        "n_ue": Param("int", 64, "UEs per grid point (each runs all 4 schemes)", lo=2, hi=10**7),
+        "n_periods": Param("int", 20, "CSI-RS periods (80 ms) per UE", lo=1, hi=100_000),
+        "delta_up_db": Param("float", 0.02, "OLLA offset step per NACK [dB] (Delta_down = Delta_up T/(1-T))",
+                             lo=0.0, hi=10.0, lo_open=True),
+        "ml_gamma": Param("float", 0.02, "ML calibration: logit step per NACK", lo=0.0, hi=10.0),
+        "tau": Param("float", 0.9, "CQI-Tune threshold tau_BLER", lo=0.0, hi=1.0, lo_open=True),
+        "max_backoff": Param("int", 1, "CQI_min = max(CQI_table - max_backoff, 1)", lo=0, hi=15),
+        "finetune": Param("bool", True, "LightTune fine-tuning on (False: prediction only)"),
+        "ff_model": Param("str", DEFAULT_FF_MODEL, "offline FF BLER model (sweeps/bler_offline.toml)"),
+        "ml_model": Param("str", DEFAULT_ML_MODEL, "offline ML baseline (sweeps/ml_baseline_offline.toml)"),
+    },
+    plots=(plot_throughput, plot_gain),
+    check=_check,
+    allow_nonfinite=_NAN_OK,
+)
+def cqi_throughput(key, p):
+    ff_model, ml_model = load_models(p["ff_model"], p["ml_model"])
+    la = scan.LaParams(olla=olla.OllaParams(delta_up_db=p["delta_up_db"]),
+                       ml_cal=ml_baseline.MlCalParams(gamma=p["ml_gamma"]), tau=p["tau"])
+    o = run_point(key, p["channel"], p["snr_db"], p["doppler_hz"], p["n_ue"], p["n_periods"], ff_model,
+                  ml_model, la, finetune=p["finetune"], max_backoff=p["max_backoff"])
+    return summarize(o, scan.SCHEMES, p["channel"])

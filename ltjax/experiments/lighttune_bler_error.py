@@ -1,0 +1,110 @@
+"""``lighttune_bler_error``: BLER prediction error with and without online fine-tuning (LightTune Fig. 4).
+
+Per grid point (channel, Doppler, SNR): ``n_ue`` UEs each run ``n_periods`` CSI-RS periods of
+the link engine ONCE with the follow-the-reported-CQI gNB (the link does not depend on the
+predictions), and the same feature/BLER sequences feed all five predictors (common random
+numbers): no fine-tuning, Adam standard / one-step x uniform / hard negatives. Every UE starts
+at t = 0 from the offline model (trained on TDL-A30, 0-12 dB, 10 Hz): t = 0 is the shift
+from the training distribution to the test scenario. delta = 0.3, alpha_f = 0.03 (Table IV).
+
+Metrics per variant v: ``err_<v>`` = mean |P_hat - P| (eq. 12, unquantised P) over UE-periods,
+``err_se_<v>`` its standard error over UEs (per-UE means are independent), ``trigger_<v>`` =
+fraction of periods that fine-tuned, ``reduction_<v>`` = 1 - err_v / err_none. Series:
+``err_t`` [V, T] and ``trigger_t`` [V, T] (means over UEs per period index).
+
+Keys: UE u uses k_u = fold_in(point_key, u); its link ``fold_in(k_u, 0)``, its LightTune
+negatives ``fold_in(fold_in(k_u, 1), t)`` (the same for every variant).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ltjax.channels import ChannelParams
+from ltjax.errors import InputError
+from ltjax.lighttune.dataset import CHANNELS, link_config
+from ltjax.lighttune.model import load_model
+from ltjax.lighttune.online import FIG4_VARIANTS, online_params, run_sequence
+from ltjax.link import LinkConfig, LinkParams, follow_cqi, run_ue
+from ltjax.plotting.lighttune_bler_error import plot_error_over_time, plot_error_vs_snr
+from ltjax.sweep.parallel import map_ues
+from ltjax.sweep.registry import Param, register_experiment
+
+VARIANT_NAMES = tuple(v[0] for v in FIG4_VARIANTS)
+PAPER_REDUCTION = {"TDL-A30": 0.435, "TDL-B50": 0.36}  # Sec. V-B, one-step uniform (Fig. 4 caption)
+
+
+def _ue_kernel(ue_key, snr_db, ds, fd, model, delta, lr, *, cfg: LinkConfig, n_periods: int):
+    """One UE: link once, then the five predictors on the same sequence. Outputs [V, T]."""
+    params = LinkParams(cfg=cfg, snr_db=snr_db, channel=ChannelParams(delay_spread_s=ds, doppler_hz=fd))
+    link = run_ue(jax.random.fold_in(ue_key, 0), params, n_periods, follow_cqi)
+    k_lt = jax.random.fold_in(ue_key, 1)
+    # Tie the (replicated) offline params to this UE's data so that, under shard_map
+    # (map_ues), the scan carry is "varying" over UEs like the scan outputs. Adds 0.
+    anchor = link.bler[0] * 0.0
+    errs, upds, seen = [], [], []
+    for _, variant, negative in FIG4_VARIANTS:
+        lt = online_params(model, variant or "one_step", negative, delta=delta, lr=lr)
+        o = run_sequence(k_lt, model, lt, link.features, link.bler, finetune=variant is not None,
+                         anchor=anchor)
+        errs.append(o.error)
+        upds.append(o.updated)
+        seen.append(o.bler_true)
+    return {"err": jnp.stack(errs), "upd": jnp.stack(upds), "bler_seen": jnp.stack(seen),
+            "bler": link.bler, "features": link.features}
+
+
+def run_point(key, model, channel: str, snr_db: float, doppler_hz: float, n_ue: int, n_periods: int,
+              delta: float = 0.3, lr: float = 0.03) -> dict[str, np.ndarray]:
+    """Per-UE outputs of one grid point (numpy): err/upd/bler_seen [U, V, T], bler [U, T], features [U, T, 12]."""
+    cfg, ds = link_config(channel)
+    return map_ues(_ue_kernel, key, n_ue, jnp.float32(snr_db), jnp.float32(ds), jnp.float32(doppler_hz),
+                   model, jnp.float32(delta), jnp.float32(lr),
+                   static={"cfg": cfg, "n_periods": int(n_periods)})
+
+
+def _check(p):
+    if not str(p["model_path"]).strip():
+        return "model_path", "must name the offline model file (results/bler_offline/ff_model.msgpack)"
+    return None
+
+
+@register_experiment(
+    name="lighttune_bler_error",
+    description="LightTune Fig. 4: mean |P_hat - P| vs SNR, no fine-tuning vs 4 Adam/negative variants",
+    params={
+        "channel": Param("str", "TDL-A30", "test channel", choices=tuple(CHANNELS)),
+        "doppler_hz": Param("float", 10.0, "maximum Doppler [Hz]", lo=0.0, hi=200.0),
+        "snr_db": Param("float", 0.0, "average SNR per receive antenna and RE [dB]", lo=-20.0, hi=50.0),
+        "n_ue": Param("int", 1000, "UEs per grid point", lo=1, hi=10**7),
+        "n_periods": Param("int", 100, "CSI-RS periods (80 ms) per UE", lo=1, hi=100_000),
+        "model_path": Param("str", "results/bler_offline/ff_model.msgpack", "offline FF model (bler_offline)"),
+        "delta": Param("float", 0.3, "fine-tuning threshold delta (Table IV)", lo=0.0, hi=1.0),
+        "lr": Param("float", 0.03, "fine-tuning learning rate alpha_f (Table IV)", lo=0.0, lo_open=True, hi=10.0),
+    },
+    plots=(plot_error_vs_snr, plot_error_over_time),
+    check=_check,
+)
+def lighttune_bler_error(key, p):
+    try:
+        model, meta = load_model(p["model_path"])
+    except InputError as e:
+        raise InputError(f"{e} -- run `ltjax run sweeps/bler_offline.toml` first") from None
+    o = run_point(key, model, p["channel"], p["snr_db"], p["doppler_hz"], p["n_ue"], p["n_periods"],
+                  p["delta"], p["lr"])
+    err = o["err"].astype(np.float64)  # [U, V, T]
+    upd = o["upd"].astype(np.float64)
+    per_ue = err.mean(axis=2)  # [U, V]
+    n_ue = err.shape[0]
+    res = {"mean_bler": float(o["bler"].mean()), "model_config_hash": str(meta.get("config_hash", ""))}
+    e_none = per_ue[:, 0].mean()
+    for j, name in enumerate(VARIANT_NAMES):
+        res[f"err_{name}"] = float(per_ue[:, j].mean())
+        res[f"err_se_{name}"] = float(per_ue[:, j].std(ddof=1) / np.sqrt(n_ue)) if n_ue > 1 else 0.0
+        res[f"trigger_{name}"] = float(upd[:, j].mean())
+        res[f"reduction_{name}"] = float(1.0 - per_ue[:, j].mean() / e_none) if e_none > 0 else 0.0
+    res["err_t"] = err.mean(axis=0).astype(np.float32)  # [V, T]
+    res["trigger_t"] = upd.mean(axis=0).astype(np.float32)  # [V, T]
+    return res

@@ -1,0 +1,86 @@
+"""``ml_baseline_offline``: trains the offline ML link-adaptation baseline of [16] (Table V).
+
+A 12 x 64 x 64 x 1 ReLU MLP (flax) predicts the period BLER (sigmoid output, BCE loss on the
+quantised BLER, lambda = 0.1) from the 12 features of the offline dataset made by the
+``bler_offline`` sweep (83,200 TDL-A30 low-SNR samples, results/bler_offline/dataset.npz).
+Adam, lr 1e-3 with cosine decay to 1e-5 over 10 epochs and warm restarts, 250 epochs,
+minibatches of 256 (see ``ltjax.linkadapt.ml_baseline`` and docs/link_adaptation.md).
+
+The trained model is saved with flax msgpack plus a JSON config (``model_out`` and
+``model_out`` with suffix .json); ``cqi_throughput`` loads it. Metrics: final training loss,
+mean absolute error of the predicted BLER against the unquantised period BLER, the fraction
+of samples whose prediction is on the right side of the 10 % target, training time. Series:
+the loss per epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ltjax.errors import InputError
+from ltjax.linkadapt import ml_baseline
+from ltjax.plotting.ml_baseline_offline import plot_training
+from ltjax.sweep.registry import Param, register_experiment
+
+DEFAULT_DATASET = "results/bler_offline/dataset.npz"
+DEFAULT_MODEL = "results/ml_baseline_offline_model/ml_model.msgpack"  # outside the sweep dir (the runner replaces it)
+QUANT = 0.1  # lambda (Remark 4): the dataset labels are quantised like the FF model's
+
+
+def load_training_data(path: str):
+    """(features [N, 12], bler [N]) from the offline BLER dataset file; InputError naming the file."""
+    from ltjax.lighttune.dataset import load_dataset
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: dataset: file missing; make it with `ltjax run sweeps/bler_offline.toml` "
+                         "(the offline BLER dataset)")
+    data, _ = load_dataset(p)
+    return data["features"], data["bler"]
+
+
+@register_experiment(
+    name="ml_baseline_offline",
+    description="Train the offline 12x64x64x1 MLP BLER baseline of [16] (Table V) on the TDL-A30 dataset",
+    params={
+        "dataset": Param("str", DEFAULT_DATASET, "offline dataset (npz + json) from sweeps/bler_offline.toml"),
+        "model_out": Param("str", DEFAULT_MODEL, "where to save the model (.msgpack; config next to it as .json)"),
+        "epochs": Param("int", 250, "training epochs (Table V: 250)", lo=1, hi=100_000),
+        "batch_size": Param("int", 256, "minibatch size", lo=1, hi=1_000_000),
+        "lr": Param("float", 1e-3, "peak learning rate (Table V: 1e-3)", lo=0.0, hi=1.0, lo_open=True),
+        "lr_min": Param("float", 1e-5, "floor of the cosine decay (Table V: 1e-5)", lo=0.0, hi=1.0),
+        "cycle_epochs": Param("int", 10, "epochs per cosine cycle before the warm restart", lo=1, hi=100_000),
+        "max_samples": Param("int", 0, "use only the first N samples (0: all)", lo=0, hi=10**9),
+    },
+    plots=(plot_training,),
+    check=lambda p: ("lr_min", "must be <= lr") if p["lr_min"] > p["lr"] else None,
+)
+def ml_baseline_offline(key, p):
+    feats, bler = load_training_data(p["dataset"])
+    if p["max_samples"]:
+        feats, bler = feats[: p["max_samples"]], bler[: p["max_samples"]]
+    labels = np.round(np.clip(bler, 0.0, 1.0) / QUANT) * QUANT
+    t0 = time.perf_counter()
+    model, curve = ml_baseline.train(key, feats, labels, epochs=p["epochs"], batch_size=p["batch_size"],
+                                     lr=p["lr"], lr_min=p["lr_min"], cycle_epochs=p["cycle_epochs"])
+    train_s = time.perf_counter() - t0
+    pred = np.asarray(jax.jit(lambda m, x: jax.nn.sigmoid(ml_baseline.ml_logit(m, x)))(model, jnp.asarray(feats)))
+    config = {k: p[k] for k in ("dataset", "epochs", "batch_size", "lr", "lr_min", "cycle_epochs", "max_samples")}
+    config.update(n_samples=int(len(bler)), target="period BLER (eq. 11), quantised to 0.1", loss="BCE",
+                  optimizer="adam", schedule="cosine decay per cycle, warm restarts")
+    ml_baseline.save_model(p["model_out"], model, config)
+    return {
+        "final_loss": float(curve[-1]),
+        "mae_bler": float(np.mean(np.abs(pred - bler))),
+        "target_side_acc": float(np.mean((pred <= 0.1) == (bler <= 0.1))),
+        "mean_pred": float(np.mean(pred)),
+        "mean_bler": float(np.mean(bler)),
+        "n_samples": int(len(bler)),
+        "train_s": float(train_s),
+        "loss_curve": curve,
+    }

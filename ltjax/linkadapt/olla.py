@@ -1,0 +1,145 @@
+"""Table-based CQI selection with an outer-loop link adaptation (OLLA) offset, per UE.
+
+The inner loop is a SINR -> CQI table for a 10 % BLER in AWGN, computed from ltjax's own PHY
+abstraction (``ltjax.phy.bler``): for CQI c and rank v, ``threshold[v-1, c]`` is the effective
+SINR [dB] at which the TBLER of the CSI reference resource (TS 38.214 5.2.2.5: all R RBs,
+v layers, ``cfg.cqi_ref_dmrs`` DMRS symbols, CQI table 1 modulation and rate, TB sized as a
+PDSCH TB) equals 0.1, found by bisection. In AWGN the effective SINR is the flat SINR, so
+this *is* the AWGN 10 %-BLER table. The UE reports
+
+    CQI_table = max{ c in 1..15 : threshold[ri-1, c] <= sinr_eff[mod(c)] + offset }   (0 if none)
+
+with ``sinr_eff = CsiOut.sinr_eff_db`` the measured MIESM effective SINR of the modulation of
+CQI c (QPSK / 16QAM / 64QAM). With offset 0 this reproduces the engine's own ``select_cqi``.
+
+The outer loop (OLLA, e.g. [12] of the paper, Sionna SYS ``OLLA``) moves the offset with
+HARQ feedback: -Delta_up per NACK, +Delta_down per ACK,
+Delta_down = Delta_up * T / (1 - T), T = 0.1, so that its fixed point is BLER = T.
+Our engine fixes the MCS for a whole CSI-RS period (S = 160 slots), so the period's counts
+are applied at once at the period end (the same sum the per-TB rule would give had the
+MCS not changed within the period):
+
+    offset <- clip(offset - Delta_up * n_NACK + Delta_down * n_ACK, offset_min, offset_max).
+
+Because one period carries ~160 feedbacks, Delta_up is much smaller than a per-TB OLLA step
+(default 0.02 dB: a period of all NACKs moves -3.2 dB, one of all ACKs +0.36 dB). The
+offset is clipped to [-20, +10] dB. See docs/link_adaptation.md.
+
+Everything is for ONE UE (unbatched) and pure; ``threshold`` tables are numpy constants.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from ltjax.phy.bler import code_block_bler, transport_block_bler
+from ltjax.phy.tables import CQI_QM, CQI_RATE_X1024, N_CQI
+from ltjax.phy.tbs import tbs_tables
+
+BLER_TARGET = 0.1
+
+
+@struct.dataclass
+class OllaParams:
+    """OLLA hyper-parameters (traced; a sweep may vmap them).
+
+    Attributes:
+      delta_up_db: offset decrease per NACK [dB].
+      target: BLER target T (Delta_down = Delta_up * T / (1 - T)).
+      offset_min_db, offset_max_db: clip range of the offset [dB].
+    """
+
+    delta_up_db: float = 0.02
+    target: float = BLER_TARGET
+    offset_min_db: float = -20.0
+    offset_max_db: float = 10.0
+
+
+@struct.dataclass
+class OllaState:
+    """One UE's OLLA state."""
+
+    offset_db: jnp.ndarray  # [] float32, added to the measured effective SINR [dB]
+
+
+def olla_init() -> OllaState:
+    """Offset 0 dB (the table alone)."""
+    return OllaState(offset_db=jnp.zeros([], jnp.float32))
+
+
+def olla_update(state: OllaState, n_ack, n_nack, params: OllaParams = OllaParams()) -> OllaState:
+    """Applies one period's HARQ feedback: -Delta_up per NACK, +Delta_down per ACK, then clips.
+
+    Args:
+      n_ack, n_nack: int [] PDSCH ACKs / NACKs of the period (retransmissions included).
+    """
+    d_up = jnp.asarray(params.delta_up_db, jnp.float32)
+    d_down = d_up * params.target / (1.0 - params.target)
+    off = (state.offset_db - d_up * jnp.asarray(n_nack, jnp.float32)
+           + d_down * jnp.asarray(n_ack, jnp.float32))
+    return state.replace(offset_db=jnp.clip(off, params.offset_min_db, params.offset_max_db)
+                         .astype(jnp.float32))
+
+
+@functools.lru_cache(maxsize=16)
+def cqi_sinr_thresholds(n_rb: int = 106, n_symb_sh: int = 13, cqi_ref_dmrs: int = 2,
+                        bler_target: float = BLER_TARGET, iters: int = 40) -> np.ndarray:
+    """AWGN effective-SINR thresholds [dB] for TBLER = ``bler_target`` on the reference resource.
+
+    Bisection on [-20, 40] dB (TBLER decreases monotonically with the SINR) for every CQI
+    1..15 and rank 1..2 at once; 40 halvings give < 1e-10 dB bracket width, i.e. float32
+    precision. Computed lazily on first use and cached (no device work at import).
+
+    Returns:
+      float32 [2, 16]: ``[ri - 1, cqi]``; CQI 0 is -inf (always allowed).
+    """
+    t = tbs_tables(n_rb, n_symb_sh)
+    cqi = np.arange(1, N_CQI)
+    qm = CQI_QM[1:][None, :]
+    rate = CQI_RATE_X1024[1:][None, :]
+    v = np.arange(2)[:, None]
+    idx = (cqi[None, :], v, cqi_ref_dmrs - 1, n_rb)
+    k_cb, n_sym, n_cb = t.cqi_k_cb[idx], t.cqi_n_sym_cb[idx], t.cqi_n_cb[idx]  # [2, 15]
+
+    def tbler(s):
+        return np.asarray(transport_block_bler(code_block_bler(jnp.asarray(s), qm, rate, k_cb, n_sym), n_cb))
+
+    lo = np.full((2, N_CQI - 1), -20.0)
+    hi = np.full((2, N_CQI - 1), 40.0)
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        ok = tbler(mid.astype(np.float32)) <= bler_target
+        hi = np.where(ok, mid, hi)
+        lo = np.where(ok, lo, mid)
+    out = np.full((2, N_CQI), -np.inf, np.float32)
+    out[:, 1:] = hi.astype(np.float32)
+    return out
+
+
+def thresholds_for(cfg) -> np.ndarray:
+    """:func:`cqi_sinr_thresholds` for a ``LinkConfig`` (its R, PDSCH symbols, reference DMRS)."""
+    return cqi_sinr_thresholds(cfg.channel.n_rb, cfg.n_symb_sh, cfg.cqi_ref_dmrs, cfg.bler_target)
+
+
+def table_cqi(sinr_eff_db, ri, offset_db, thresholds) -> jnp.ndarray:
+    """CQI_table = highest CQI whose threshold <= measured effective SINR + offset (0 if none).
+
+    Args:
+      sinr_eff_db: float32 [3] measured effective SINR [dB] for QPSK, 16QAM, 64QAM
+        (``CsiOut.sinr_eff_db``); CQI c is compared with the entry of its modulation.
+      ri: int32 [] reported rank (1 or 2).
+      offset_db: float32 [] OLLA offset [dB].
+      thresholds: [2, 16] from :func:`cqi_sinr_thresholds`.
+
+    Returns:
+      int32 [] CQI in 0..15.
+    """
+    c = jnp.arange(1, N_CQI)
+    eff = jnp.asarray(sinr_eff_db)[jnp.asarray(CQI_QM[1:] // 2 - 1)]  # [15]
+    thr = jnp.asarray(thresholds)[jnp.asarray(ri) - 1, 1:]  # [15]
+    ok = thr <= eff + offset_db
+    return jnp.max(jnp.where(ok, c, 0)).astype(jnp.int32)
