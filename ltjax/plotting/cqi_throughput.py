@@ -18,8 +18,16 @@ LABELS = {"olla": "Table-based OLLA", "ml": "Offline ML [16]", "tune_uniform": "
 STYLE = {"olla": "k-o", "ml": "C3--s", "tune_uniform": "C0-^", "tune_hard": "C2-v"}
 
 
+def _x_axis(rows) -> tuple[str, str]:
+    """(column, label) of the x axis: the SNR, or tau_BLER when only tau varies (a tau sweep)."""
+    if len({r["snr_db"] for r in rows}) == 1 and len({r["tau"] for r in rows}) > 1:
+        return "tau", "CQI-Tune threshold tau_BLER"
+    return "snr_db", "SNR [dB]"
+
+
 def _rows(result_dir):
-    return sorted(read_csv(result_dir), key=lambda r: r["snr_db"])
+    rows = read_csv(result_dir)
+    return sorted(rows, key=lambda r: float(r[_x_axis(rows)[0]]))
 
 
 def _title(rows):
@@ -47,7 +55,8 @@ def average_gains(rows) -> list[dict]:
 
 def plot_throughput(result_dir: Path) -> list[Path]:
     rows = _rows(result_dir)
-    snr = column(rows, "snr_db")
+    xkey, xlabel = _x_axis(rows)
+    snr = column(rows, xkey)
     gains = {g["scheme"]: g for g in average_gains(rows)}
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for s in SCHEMES:
@@ -61,7 +70,7 @@ def plot_throughput(result_dir: Path) -> list[Path]:
                 lab += f" (paper {g['paper_gain_pct']:+.1f}%)"
         ax.errorbar(snr, column(rows, f"thr_{s}"), yerr=column(rows, f"thr_{s}_ci"), fmt=STYLE[s],
                     capsize=3, ms=4, label=lab)
-    ax.set_xlabel("SNR [dB]")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("throughput [Mbit/s]")
     ax.set_title(_title(rows), fontsize=9)
     ax.grid(True, alpha=0.3)
@@ -79,7 +88,8 @@ def plot_throughput(result_dir: Path) -> list[Path]:
 
 def plot_gain(result_dir: Path) -> list[Path]:
     rows = _rows(result_dir)
-    snr = column(rows, "snr_db")
+    xkey, xlabel = _x_axis(rows)
+    snr = column(rows, xkey)
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for s in SCHEMES[1:]:
         if f"gain_{s}_pct" not in rows[0]:
@@ -87,7 +97,7 @@ def plot_gain(result_dir: Path) -> list[Path]:
         ax.errorbar(snr, column(rows, f"gain_{s}_pct"), yerr=column(rows, f"gain_{s}_ci_pct"), fmt=STYLE[s],
                     capsize=3, ms=4, label=LABELS[s])
     ax.axhline(0.0, color="k", lw=0.8)
-    ax.set_xlabel("SNR [dB]")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("throughput gain over OLLA [%]")
     ax.set_title(_title(rows) + " (paired 95% CI)", fontsize=9)
     ax.grid(True, alpha=0.3)
