@@ -23,7 +23,6 @@ Letters: N samples, F = 12 features, C = 15 candidate CQIs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -35,6 +34,8 @@ import optax
 from flax import serialization, struct
 
 from ltjax.errors import InputError
+from ltjax.lighttune.dataset import config_hash
+from ltjax.lighttune.model import feature_stats
 
 FORMAT_VERSION = 1
 CQI_FEATURE = 9  # index of "cqi" in ltjax.link.FEATURE_NAMES
@@ -81,9 +82,7 @@ class MlCalState:
 
 def init_model(key, features: np.ndarray) -> MlModel:
     """Random weights and the standardisation of ``features`` [N, 12]."""
-    f = np.asarray(features, np.float64)
-    mean = f.mean(0).astype(np.float32)
-    std = np.maximum(f.std(0), 1e-6).astype(np.float32)
+    mean, std = feature_stats(features)  # the FF BLER model's standardisation rule
     variables = MlpBler().init(key, jnp.zeros((12,), jnp.float32))
     return MlModel(variables=variables, feat_mean=jnp.asarray(mean), feat_std=jnp.asarray(std))
 
@@ -188,10 +187,6 @@ def ml_cqi(model: MlModel, x_raw, state: MlCalState, target: float = 0.1):
 
 
 # ---- save / load (flax msgpack + JSON config, no pickle) ----
-
-def config_hash(config: dict) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
 
 def save_model(path, model: MlModel, config: dict) -> tuple[Path, Path]:
     """Writes ``path`` (msgpack: variables, feat_mean, feat_std) and ``path.with_suffix('.json')``."""
