@@ -10,10 +10,18 @@ baselines, each timed for one model and multiplied by 18 (the 18 runs are identi
 To keep the run short everything is timed for ``epochs_timed`` epochs (the standard loop: best of 3 epochs
 after one warm-up epoch) and scaled linearly to 30 (an epoch is a fixed number of identical minibatch
 steps). Target: vmapped >= 5x faster than the standard loop; the scanned ratio is reported beside it.
+GEMM floor, measured in the same run: the 18 models' training GEMMs alone (forward, and the two backward
+products per layer: 3 x the forward FLOPs) at the batched rate this machine reaches for the minibatch
+shape [18, 50, 64] x [18, 64, 64] (a jitted ``lax.scan`` of 200 batched matmuls, so no dispatch cost);
+``ceiling_vs_standard_loop`` = standard loop time / GEMM floor, the speed-up a vmapped trainer whose step
+cost nothing but its matmuls would reach.
 
 lcm: the full LCM scan (channel + grouped inference + decision, one strategy lane) in UE-steps/s; the
 full mode times 10,000 UEs for ``steps_timed`` steps and extrapolates linearly to 5000 steps.
-Target: 10k UEs x 5000 steps < 60 s.
+Target: 10k UEs x 5000 steps < 60 s. The run also times, on the same UEs and one 50-step window, the
+parts of a UE-step apart (each a jitted call, best of 3): the 24 mobility/fading innovations alone
+(``normals``), the whole channel window (mobility, Set A RSRP, region; includes the normals), and the
+grouped inference of random active models (``inference``); ``per_ue_step_us`` holds them.
 """
 
 from __future__ import annotations
@@ -32,6 +40,25 @@ NO_GPU = "no GPU lent to this task (CPU-only helper machine); not measured"
 
 def _load():
     return os.getloadavg()[0]
+
+
+def _batched_gemm_gflops(n_models: int, batch: int, width: int, repeats: int = 200) -> float:
+    """GFLOP/s of [n_models, batch, width] x [n_models, width, width] batched matmuls in a jitted scan."""
+    x = jax.random.normal(jax.random.key(0), (n_models, batch, width))
+    w = jax.random.normal(jax.random.key(1), (n_models, width, width)) / width ** 0.5
+
+    def body(h, _):
+        return jnp.einsum("mbk,mkn->mbn", h, w), None
+
+    fn = jax.jit(lambda h: jax.lax.scan(body, h, None, length=repeats)[0])
+    t = time_jitted(fn, x, repeats=3)
+    return 2.0 * n_models * batch * width * width * repeats / t["run_s"] / 1e9
+
+
+def _train_gemm_flops(depth: int, n_in: int, width: int, n_out: int) -> float:
+    """Matmul FLOPs of one training sample-step of the MLP: 3 x forward (forward + 2 backward products)."""
+    macs = n_in * width + (depth - 1) * width * width + width * n_out
+    return 3 * 2.0 * macs
 
 
 def _standard_loop_epoch_s(x_tr, y_tr, x_va, y_va, depth: int, tc) -> float:
@@ -92,8 +119,10 @@ def bench_beam_train(args):
     x_tr, y_tr, x_va, y_va = split_inputs(cfg, tc, train)
     keys = jax.random.split(jax.random.key(0), x_tr.shape[0])
     scale = full.epochs / tc.epochs
-    rows, tot_v, tot_s, tot_l = [], 0.0, 0.0, 0.0
+    rows, tot_v, tot_s, tot_l, tot_f = [], 0.0, 0.0, 0.0, 0.0
     load0 = _load()
+    gemm_gflops = _batched_gemm_gflops(int(x_tr.shape[0]), tc.batch, tc.width)
+    n_steps_30 = (int(x_tr.shape[1]) // tc.batch) * full.epochs
     for depth in tc.depths:
         fv = jax.jit(train_depth, static_argnums=(5, 6))
         fs = jax.jit(train_one, static_argnums=(5, 6))
@@ -103,17 +132,26 @@ def bench_beam_train(args):
         n_m = int(x_tr.shape[0])
         v30, s30, l30 = tv["run_s"] * scale, ts["run_s"] * n_m * scale, te * n_m * full.epochs
         tot_v, tot_s, tot_l = tot_v + v30, tot_s + s30, tot_l + l30
+        floor30 = (n_m * tc.batch * n_steps_30 * _train_gemm_flops(depth, cfg.set_b_size, tc.width, cfg.n_beams)
+                   / (gemm_gflops * 1e9))
+        tot_f += floor30
         rows.append({"depth": depth, "models": n_m, "vmapped_s_30ep": v30, "standard_loop_s_30ep": l30,
+                     "gemm_floor_s_30ep": floor30,
                      "speedup_vs_standard_loop": l30 / v30, "scanned_s_30ep": s30, "speedup_vs_scanned": s30 / v30,
                      "compile_vmapped_s": tv["compile_s"], "compile_single_s": ts["compile_s"]})
     speed_l, speed_s = tot_l / tot_v, tot_s / tot_v
+    ceiling = tot_l / tot_f
     print_table(rows, list(rows[0]))
     print(f"all 54: vmapped {tot_v:.1f} s; standard per-minibatch loop {tot_l:.1f} s -> {speed_l:.2f}x "
           f"(target >= 5x, judged here); fully scanned sequential {tot_s:.1f} s -> {speed_s:.2f}x")
+    print(f"GEMM floor of the vmapped training {tot_f:.1f} s at {gemm_gflops:.0f} GFLOP/s "
+          f"([{x_tr.shape[0]}, {tc.batch}, {tc.width}] batched matmuls) -> ceiling {ceiling:.2f}x vs the standard loop")
     payload = {"quick": args.quick, "width": tc.width, "n_train_per_model": int(x_tr.shape[1]),
                "epochs_timed": tc.epochs, "scaled_to_epochs": full.epochs, "rows": rows,
                "all54_vmapped_s": tot_v, "all54_standard_loop_s": tot_l, "all54_scanned_s": tot_s,
                "speedup_vs_standard_loop": speed_l, "speedup_vs_scanned": speed_s,
+               "batched_gemm_gflops": gemm_gflops, "all54_gemm_floor_s": tot_f,
+               "ceiling_vs_standard_loop": ceiling,
                "target": ">= 5x vs the standard per-minibatch loop (speedup_vs_standard_loop)",
                "target_met": speed_l >= 5.0,
                "method": ("standard loop = Python loop over minibatches calling a jitted train_step (one model, best of "
@@ -122,6 +160,26 @@ def bench_beam_train(args):
                           "scaled linearly to 30"),
                "load_avg_1min_start_end": [load0, _load()], "gpu": None, "gpu_reason": NO_GPU}
     print(write_bench("beam_train", payload, args.out_dir))
+
+
+def _lcm_parts(n_ue: int, cfg, chp, mp, lc, tables) -> dict:
+    """Microseconds per UE-step of the LCM's parts on ``n_ue`` UEs and one window (see the module docstring)."""
+    from ltjax.beam.mobility import init_ue
+    from ltjax.lcm.engine import channel_window, grouped_logits, tile_size
+
+    w = lc.window
+    keys = jax.random.split(jax.random.key(0), n_ue)
+    ue = jax.vmap(lambda k: init_ue(k, cfg))(keys)
+    normals = jax.jit(jax.vmap(lambda k: jax.random.normal(k, (w, cfg.n_paths, 4))))
+    chan = jax.jit(jax.vmap(lambda k, s: channel_window(k, s, cfg, chp, mp, lc)))
+    x = jax.random.normal(jax.random.key(1), (n_ue, w, cfg.set_b_size))
+    n_models = tables.e_table.shape[0]
+    active = jax.random.randint(jax.random.key(2), (n_ue,), 0, n_models)
+    infer = jax.jit(lambda m, x: grouped_logits(tables.models, m, x, tile_size(n_ue, n_models)))
+    per = 1e6 / (n_ue * w)
+    return {"normals": time_jitted(normals, keys)["run_s"] * per,
+            "channel_window": time_jitted(chan, keys, ue)["run_s"] * per,
+            "inference": time_jitted(infer, active, x)["run_s"] * per}
 
 
 @register_bench("lcm", "LCM scan over mobility in UE-steps/s (target 10k UEs x 5000 steps < 60 s)")
@@ -146,11 +204,13 @@ def bench_lcm(args):
            "projected_10k_x_5000_s": proj}
     print_table([row], list(row))
     print(f"projected 10k UEs x 5000 steps: {proj:.1f} s (target < 60 s)")
+    parts = _lcm_parts(n_ue, cfg, chp, MobilityParams(), lc, tables)
+    parts["whole_step"] = 1e6 / rate
+    print("per UE-step [us]: " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
+          + f"; budget of the target {1e6 * 60.0 / (10_000 * 5000):.2f}")
     payload = {"quick": args.quick, **row, "lanes": 1, "width": reg.tc.width, "target": "< 60 s for 10k x 5000",
                "target_met": proj < 60.0,
                "method": "one strategy lane; timed steps scaled linearly to 5000 (the scan is uniform in time)",
-               "notes": ("per UE-step on this CPU: ~1.5 us threefry normals (24 per step; fixed, changing the "
-                         "generator changes every result), ~3 us channel maths (trig-bound), ~1 us inference + "
-                         "decision; the target needs 1.2 us per UE-step. See docs/beam_lcm.md."),
+               "per_ue_step_us": parts, "budget_per_ue_step_us": 1e6 * 60.0 / (10_000 * 5000),
                "load_avg_1min_start_end": [load0, _load()], "gpu": None, "gpu_reason": NO_GPU}
     print(write_bench("lcm", payload, args.out_dir))

@@ -9,6 +9,12 @@ y+ = y_hat (error 0, no update), odd UEs y+ = y_hat + 5 mod 11 (error >= 0.5).
 
 JAX: one jitted call of :func:`ltjax.lighttune.lighttune_step_ues` over U UEs;
 compile time apart (first call minus best of 3), ``block_until_ready``.
+Floors, in the same run and on the same arrays: ``state_rw_s``, one jitted, donated pass that
+reads every UE's state (model, and Adam moments for the standard variant) and writes it back,
+the least memory traffic any implementation of the step must do (the step updates about half
+the UEs' state, and the update of a UE touches all of it); and ``predict_s``, the forward pass
+over the K candidate labels alone (eq. 5; every UE needs it every step). Their rates, divided
+by the NumPy rate, bound the speed-up this machine allows (``ceiling_*``).
 NumPy baseline: :func:`ltjax.lighttune.reference_np.step_np` in a Python loop
 over UEs, in the same run, timed on the first ``min(U, 1000)`` UEs (500 in
 quick mode) and scaled per UE (its cost is linear in U).
@@ -21,7 +27,7 @@ import time
 import numpy as np
 
 from ltjax.bench import register_bench
-from ltjax.bench.common import print_table, write_bench
+from ltjax.bench.common import print_table, time_jitted, write_bench
 
 SIZES = [13, 32, 32]
 TARGET_SPEEDUP_10K = 100.0
@@ -45,6 +51,30 @@ def _setup(num_ues: int, variant: str, seed: int = 0):
     # materialise per-UE copies (broadcast_to may alias); each UE owns its model
     states = jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), states)
     return model, params, x, y, states
+
+
+def _floors(states, x, params, repeats: int = 5) -> dict:
+    """Best-of times of the two floors (see the module docstring) on the given per-UE states."""
+    import jax
+    import jax.numpy as jnp
+
+    from ltjax import lighttune as lt
+
+    # ``+ zero`` with a traced zero so XLA can neither skip the pass nor fold it away.
+    touch = jax.jit(lambda st, zero: jax.tree_util.tree_map(lambda a: a + zero.astype(a.dtype), st),
+                    donate_argnums=(0,))
+    zero = jnp.zeros([], jnp.float32)
+    st = jax.block_until_ready(touch(states, zero))
+    best_rw = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        st = jax.block_until_ready(touch(st, zero))
+        best_rw = min(best_rw, time.perf_counter() - t0)
+    predict = jax.jit(jax.vmap(lambda m, xi: lt.predict_ue(m, xi, params)))
+    t = time_jitted(predict, st.params, x, repeats=repeats)
+    nbytes = sum(a.size * a.dtype.itemsize for a in jax.tree_util.tree_leaves(st))
+    return {"state_mb": nbytes / 2**20, "state_rw_s": best_rw, "state_rw_gb_per_s": 2 * nbytes / best_rw / 1e9,
+            "predict_s": t["run_s"]}
 
 
 def _numpy_rate(model, params, x, y, variant: str, n: int) -> tuple[float, float]:
@@ -118,20 +148,26 @@ def run(args):
             t, states, out = _time_donated(step, key, states, x, y, params, repeats=3)
             frac = float(np.mean(np.asarray(out.updated)))
             del out
+            floors = _floors(states, x, params)
+            del states
             np_rate, np_frac = _numpy_rate(model, params, x, y, variant, min(num_ues, n_np))
             rate = num_ues / t["run_s"]
             rows.append({"variant": variant, "ues": num_ues, "compile_s": t["compile_s"], "run_s": t["run_s"],
                          "jax_ue_steps_per_s": rate, "update_fraction": frac,
                          "numpy_ues_timed": min(num_ues, n_np), "numpy_update_fraction": np_frac,
-                         "numpy_ue_steps_per_s": np_rate, "speedup": rate / np_rate})
-            del states
+                         "numpy_ue_steps_per_s": np_rate, "speedup": rate / np_rate, **floors,
+                         "ceiling_state_rw": num_ues / floors["state_rw_s"] / np_rate,
+                         "ceiling_state_rw_plus_predict":
+                             num_ues / (floors["state_rw_s"] + floors["predict_s"]) / np_rate})
     print_table(rows, ["variant", "ues", "compile_s", "run_s", "jax_ue_steps_per_s", "numpy_ue_steps_per_s",
-                       "speedup", "update_fraction"])
+                       "speedup", "update_fraction", "state_rw_s", "predict_s", "ceiling_state_rw_plus_predict"])
     at_10k = [r["speedup"] for r in rows if r["ues"] == 10_000]
     target = {"speedup_at_10k_ues": TARGET_SPEEDUP_10K,
               "met": (min(at_10k) >= TARGET_SPEEDUP_10K) if at_10k else None,
               "measured_min_speedup_at_10k": min(at_10k) if at_10k else None,
-              "note": "10k UEs not run (quick mode)" if not at_10k else "minimum over both Adam variants"}
+              "note": "10k UEs not run (quick mode)" if not at_10k else "minimum over both Adam variants",
+              "ceiling_state_rw_plus_predict_at_10k": {r["variant"]: r["ceiling_state_rw_plus_predict"]
+                                                       for r in rows if r["ues"] == 10_000}}
     print(f"target >= {TARGET_SPEEDUP_10K:.0f}x NumPy at 10k UEs: "
           f"{'not run (quick)' if target['met'] is None else ('met' if target['met'] else 'NOT met')}"
           + (f" (min {target['measured_min_speedup_at_10k']:.0f}x)" if at_10k else ""))
