@@ -17,7 +17,7 @@ over the K candidate labels alone (eq. 5; every UE needs it every step). Their r
 by the NumPy rate, bound the speed-up this machine allows (``ceiling_*``).
 NumPy baseline: :func:`ltjax.lighttune.reference_np.step_np` in a Python loop
 over UEs, in the same run, timed on the first ``min(U, 1000)`` UEs (500 in
-quick mode) and scaled per UE (its cost is linear in U).
+quick mode), best of 3 passes, and scaled per UE (its cost is linear in U).
 """
 
 from __future__ import annotations
@@ -77,20 +77,25 @@ def _floors(states, x, params, repeats: int = 5) -> dict:
             "predict_s": t["run_s"]}
 
 
-def _numpy_rate(model, params, x, y, variant: str, n: int) -> tuple[float, float]:
+def _numpy_rate(model, params, x, y, variant: str, n: int, repeats: int = 3) -> tuple[float, float]:
+    """UE-steps/s of the NumPy per-UE loop over the first ``n`` UEs: the best of ``repeats`` passes, each
+    from fresh per-UE state copies (made untimed), as the JAX side is timed best of 3. A single pass
+    moved by up to 2x between runs on the shared machine."""
     from ltjax.lighttune.reference_np import init_state_np, step_np
 
     x, y = np.asarray(x[:n]), np.asarray(y[:n])
     rng = np.random.default_rng(0)
     r = rng.integers(0, len(params.labels) - 1, size=n)
-    states = [init_state_np(model, variant) for _ in range(n)]  # per-UE copies, not timed
-    t0 = time.perf_counter()
-    n_upd = 0
-    for u in range(n):
-        _, out = step_np(states[u], x[u], int(y[u]), int(r[u]), params)
-        n_upd += out["updated"]
-    dt = time.perf_counter() - t0
-    return n / dt, n_upd / n
+    best, n_upd = float("inf"), 0
+    for _ in range(max(repeats, 1)):
+        states = [init_state_np(model, variant) for _ in range(n)]  # per-UE copies, not timed
+        t0 = time.perf_counter()
+        n_upd = 0
+        for u in range(n):
+            _, out = step_np(states[u], x[u], int(y[u]), int(r[u]), params)
+            n_upd += out["updated"]
+        best = min(best, time.perf_counter() - t0)
+    return n / best, n_upd / n
 
 
 def _gpu_info() -> dict:
@@ -174,7 +179,7 @@ def run(args):
     payload = {"setup": {"sizes": SIZES, "labels": list(lt.BLER_CLASSES), "delta": 0.3, "threshold": 9.0,
                          "lr": 0.03, "quick": quick,
                          "numpy_baseline": "per-UE Python loop of reference_np.step_np on the first "
-                                           f"min(U, {n_np}) UEs, rate scaled per UE"},
+                                           f"min(U, {n_np}) UEs, best of 3 passes, rate scaled per UE"},
                "rows": rows, "target": target,
                "loadavg_1_5_15_min": {"before": list(load_before), "after": list(os.getloadavg())},
                **_gpu_info()}
