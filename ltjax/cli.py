@@ -186,14 +186,25 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _register_experiments() -> None:
+    """ltjax's own experiments, then any installed package's (``ltjax.experiments`` entry points)."""
+    import ltjax.experiments  # noqa: F401  (registers on import)
+    from ltjax.sweep.registry import load_plugins
+
+    load_plugins()
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
         args = _build_parser().parse_args(argv)
         args.command_line = " ".join(["ltjax", *argv])
         if args.cmd == "run":
+            if not args.distributed:  # under --distributed, jax.distributed must start first
+                _register_experiments()
             return _cmd_run(args)
         if args.cmd == "list":
+            _register_experiments()
             return _cmd_list()
         if args.cmd == "bench":
             return _cmd_bench(args)

@@ -10,7 +10,8 @@ import pytest
 
 from ltjax import __version__
 from ltjax.cli import main
-from ltjax.sweep import Param, register_experiment, registry
+from ltjax.params import field, params_class
+from ltjax.sweep import register_experiment, registry
 
 ENV_EXP = "test_cli_env"
 
@@ -36,7 +37,7 @@ def env_experiment():
         d = os.environ.get("LTJAX_DATA_DIR", "")
         return {"files": float(len(os.listdir(d))) if d else -1.0}
 
-    register_experiment(ENV_EXP, "echoes LTJAX_DATA_DIR", {"x": Param("float", 0.0, "unused")})(fn)
+    register_experiment(ENV_EXP, "echoes LTJAX_DATA_DIR", params_class("EnvParams", x=field(0.0, "unused")))(fn)
     yield
     registry._REGISTRY.pop(ENV_EXP, None)
 
@@ -65,8 +66,8 @@ def test_console_module_runs_a_sweep(tmp_path):
     r = subprocess.run([sys.executable, "-m", "ltjax", "run", str(f)], cwd=tmp_path, capture_output=True,
                        text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    res = tmp_path / "rel_out"  # the sweep's own ``out`` key, relative to the working directory
-    assert r.stdout.strip() == "wrote rel_out"
+    res = tmp_path / "rel_out"  # the sweep's own ``out`` key, relative to the sweep file
+    assert r.stdout.strip() == f"wrote {res}"
     assert sorted(p.name for p in res.iterdir()) == ["ber.png", "data.csv", "meta.json"]
     assert "2/2" in r.stderr  # the progress bar went to stderr
     import json

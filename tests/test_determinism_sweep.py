@@ -60,7 +60,7 @@ def test_map_ues_uses_fold_in_point_key_ue_and_unpads():
     import jax.numpy as jnp
     import numpy as np
 
-    from ltjax.sweep.parallel import map_ues
+    from ltjax.batching import map_ues
 
     point_key = jax.random.fold_in(jax.random.key(3), 7)
     out = map_ues(_kernel, point_key, 5, jnp.float32(2.0), static={"n": 4}, chunk_size=2, micro_batch=2)

@@ -33,7 +33,7 @@ PROBE = r"""
 import hashlib, json, sys
 import jax, jax.numpy as jnp, numpy as np
 from ltjax.sweep import load_sweep, run_sweep
-from ltjax.sweep.parallel import map_ues
+from ltjax.batching import map_ues
 from ltjax.experiments.demo import _qpsk_errors
 
 def floaty(key, x, *, n):

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from ltjax.errors import InputError
-from ltjax.experiments import load_all
+import ltjax.experiments  # noqa: F401  (registers the experiments)
 from ltjax.lighttune.dataset import save_dataset
 from ltjax.lighttune.model import init_model, save_model
 from ltjax.linkadapt import ml_baseline, scan
 from ltjax.sweep import run_sweep
 from ltjax.sweep.config import parse_sweep
 
-load_all()
+
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from ltjax.channels import ChannelConfig
 from ltjax.link.config import LinkConfig
 from ltjax.link.engine import select_cqi
 from ltjax.linkadapt import olla, scan
-from ltjax.sweep.parallel import map_ues
+from ltjax.batching import map_ues
 
 
 def test_thresholds_monotone_and_finite():

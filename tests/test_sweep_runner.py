@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from ltjax.errors import InputError, NumericalError
-from ltjax.sweep import Param, load_sweep, parse_sweep, register_experiment, run_sweep
+from ltjax.params import field, params_class
+from ltjax.sweep import load_sweep, parse_sweep, register_experiment, run_sweep
 from ltjax.sweep import chunks as ck
 from ltjax.sweep import registry
 from ltjax.sweep.runner import work_dir
@@ -29,19 +30,18 @@ def _toy(key, p):
     import jax
 
     u = jax.random.uniform(key, (3,))
-    return {"u0": u[0], "scaled": p["x"] * 2.0, "count": p["n"] + 1, "curve": u * p["x"]}
+    return {"u0": u[0], "scaled": p.x * 2.0, "count": p.n + 1, "curve": u * p.x}
 
 
 def _nan(key, p):
-    return {"ok": 1.0, "bad": math.nan if p["x"] > 0.5 else 0.0, "maybe": math.nan}
+    return {"ok": 1.0, "bad": math.nan if p.x > 0.5 else 0.0, "maybe": math.nan}
 
 
 @pytest.fixture(autouse=True)
 def toy_experiments():
     """Registers two throw-away experiments and removes them afterwards."""
-    register_experiment(TOY, "toy", {"x": Param("float", 1.0, "x", lo=0.0, hi=10.0),
-                                     "n": Param("int", 2, "n", lo=1)})(_toy)
-    register_experiment(NAN, "nan", {"x": Param("float", 0.0, "x")}, allow_nonfinite=("maybe",))(_nan)
+    register_experiment(TOY, "toy", params_class("ToyParams", x=field(1.0, "x", lo=0.0, hi=10.0), n=field(2, "n", lo=1)))(_toy)
+    register_experiment(NAN, "nan", params_class("NanParams", x=field(0.0, "x")), allow_nonfinite=("maybe",))(_nan)
     yield
     registry._REGISTRY.pop(TOY, None)
     registry._REGISTRY.pop(NAN, None)
@@ -201,7 +201,7 @@ def test_changed_config_refused_unless_force(tmp_path):
 def test_parse_sweep_from_dict_and_check_hook(tmp_path):
     exp = registry._REGISTRY[TOY]
     registry._REGISTRY[TOY] = registry.Experiment(
-        **{**exp.__dict__, "check": lambda p: ("n", "must be < 10 * x") if p["n"] >= 10 * p["x"] else None})
+        **{**exp.__dict__, "check": lambda p: ("n", "must be < 10 * x") if p.n >= 10 * p.x else None})
     cfg = parse_sweep({"experiment": TOY, "params": {"x": [1.0, 2.0], "n": 5}}, "dict-src")
     assert len(cfg.points()) == 2 and cfg.source == "dict-src"
     with pytest.raises(InputError, match=r"^dict-src: params\.n: must be < 10 \* x$"):
@@ -210,13 +210,13 @@ def test_parse_sweep_from_dict_and_check_hook(tmp_path):
 
 def test_list_kinded_params_value_vs_axis(tmp_path):
     lst = "test_sweep_lists"
-    register_experiment(lst, "lists", {"sizes": Param("int_list", [4, 2], "sizes", lo=1),
-                                       "extra": Param("float_list", [], "may be empty", lo=0.0)})(_toy)
+    register_experiment(lst, "lists", params_class("ListParams", sizes=field([4, 2], "sizes", lo=1),
+                                                    extra=field([], "may be empty", kind="float_list", lo=0.0)))(_toy)
     try:
         cfg = parse_sweep({"experiment": lst, "params": {"sizes": [8, 4, 2]}}, "l")
-        assert cfg.axes == {} and cfg.fixed["sizes"] == [8, 4, 2] and cfg.fixed["extra"] == []
+        assert cfg.axes == {} and cfg.fixed["sizes"] == [8, 4, 2] and list(cfg.fixed["extra"]) == []
         cfg = parse_sweep({"experiment": lst, "params": {"sizes": [[8, 2], [4]], "extra": []}}, "l")
-        assert cfg.axes == {"sizes": [[8, 2], [4]]} and cfg.fixed["extra"] == []
+        assert cfg.axes == {"sizes": [[8, 2], [4]]} and list(cfg.fixed["extra"]) == []
         cfg = parse_sweep({"experiment": lst, "params": {"extra": [[], [1.0]]}}, "l")
         assert cfg.axes == {"extra": [[], [1.0]]}
         with pytest.raises(InputError, match="params.sizes: empty grid axis"):

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ltjax.sweep.io import atomic_write_json, environment, peak_rss_mb
+from ltjax.io import atomic_write_json, environment, peak_rss_mb
 
 BENCH_DIR = Path("results") / "bench"
 

@@ -39,10 +39,10 @@ ENV_MODELS = {"ff_model": "LTJAX_FIG5_FF_MODEL", "ml_model": "LTJAX_FIG5_ML_MODE
 
 
 def _sweep(path: str, quick: bool):
-    from ltjax.experiments import load_all
+    import ltjax.experiments  # noqa: F401  (registers the experiments)
     from ltjax.sweep.config import parse_sweep
 
-    load_all()
+
     data = tomllib.loads(Path(path).read_text())
     if quick:
         data["params"].update(snr_db=[10.0, 30.0], n_ue=4, n_periods=2)

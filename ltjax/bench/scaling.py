@@ -1,7 +1,7 @@
 """``ltjax bench scaling``: strong and weak scaling of the sharded UE path over 1, 2, 4, 8 CPU devices.
 
 Kernel: the ``awgn_ber`` experiment's per-UE kernel (QPSK over AWGN, an integer
-error count per UE) run through :func:`ltjax.sweep.parallel.map_ues`, i.e.
+error count per UE) run through :func:`ltjax.batching.map_ues`, i.e.
 exactly what the runner does for a grid point: per-UE keys, UE axis padded and
 sharded with ``NamedSharding(mesh, P("ue"))``.
 
@@ -43,7 +43,7 @@ def _worker(n_ues: int, n_symbols: int, platform: str) -> dict:
 
     from ltjax.bench.common import time_jitted
     from ltjax.experiments.demo import _qpsk_errors
-    from ltjax.sweep.parallel import map_ues
+    from ltjax.batching import map_ues
 
     key = jax.random.fold_in(jax.random.key(0), 0)
 
@@ -137,7 +137,7 @@ def run(args) -> dict:
     cores = os.cpu_count() or 1
     best = max(strong, key=lambda r: r["speedup"])
     payload = {
-        "kernel": "awgn_ber per-UE QPSK kernel via ltjax.sweep.parallel.map_ues",
+        "kernel": "awgn_ber per-UE QPSK kernel via ltjax.batching.map_ues",
         "quick": quick,
         "physical_cores": cores,
         "strong": strong,

@@ -23,12 +23,13 @@ from ltjax.channels.fading import (
     slot_duration_s,
     validate_channel_config,
 )
+from ltjax.channels.scenarios import NAMED as NAMED_SCENARIOS, Scenario, scenario
 from ltjax.channels.tdl import TDL_NAMES, TDL_TABLES, normalized_profile, rms_delay_spread, tdl_profile
 
 __all__ = [
-    "CORRELATION_LEVELS", "MODELS", "TDL_NAMES", "TDL_TABLES", "ChannelConfig", "ChannelParams",
+    "CORRELATION_LEVELS", "MODELS", "NAMED_SCENARIOS", "Scenario", "TDL_NAMES", "TDL_TABLES", "ChannelConfig", "ChannelParams",
     "ChannelState", "channel_freq_response", "channel_taps", "check_channel_params",
     "correlation_matrix", "init_channel", "make_channel_params", "max_delay_spread_s",
-    "max_doppler_hz", "normalized_profile", "rms_delay_spread", "slot_duration_s",
+    "max_doppler_hz", "normalized_profile", "rms_delay_spread", "scenario", "slot_duration_s",
     "tdl_profile", "validate_channel_config",
 ]

@@ -1,31 +1,22 @@
-"""Registered experiments. Each module calls ``register_experiment`` on import.
+"""ltjax's registered experiments. Importing this package registers every one of them.
 
-To add an experiment: write ``ltjax/experiments/<name>.py`` and add its module
-name to ``MODULES``. The sweep runner needs no change.
+It is the ``ltjax`` entry of the ``ltjax.experiments`` entry-point group
+(pyproject.toml), which is how the sweep runner finds experiments without importing them
+itself. To add an experiment to ltjax: write ``ltjax/experiments/<name>.py`` (a
+``flax.struct`` parameter class built with ``ltjax.params.field`` and a point function
+decorated with ``ltjax.sweep.register_experiment``) and import it below. A user package
+does the same in its own module and declares it in the same entry-point group, or passes
+``ltjax run --import MODULE``.
 """
 
-import importlib
-
-MODULES: tuple[str, ...] = (
-    "ltjax.experiments.demo",
-    "ltjax.experiments.mnist_ff_loss",
-    "ltjax.experiments.beam_train",
-    "ltjax.experiments.lcm_adaptation",
-    "ltjax.experiments.link_bler_curves",
-    "ltjax.experiments.bler_offline",
-    "ltjax.experiments.lighttune_bler_error",
-    "ltjax.experiments.ml_baseline_offline",
-    "ltjax.experiments.cqi_throughput",
+from ltjax.experiments import (  # noqa: F401  (imported for their registrations)
+    beam_train,
+    bler_offline,
+    cqi_throughput,
+    demo,
+    lcm_adaptation,
+    lighttune_bler_error,
+    link_bler_curves,
+    ml_baseline_offline,
+    mnist_ff_loss,
 )
-
-_loaded = False
-
-
-def load_all() -> None:
-    """Imports every experiment module once (they register themselves)."""
-    global _loaded
-    if _loaded:
-        return
-    for m in MODULES:
-        importlib.import_module(m)
-    _loaded = True

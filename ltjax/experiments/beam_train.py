@@ -10,30 +10,38 @@ from __future__ import annotations
 
 import numpy as np
 
+from flax import struct
+
 from ltjax.beam.config import BeamConfig, ChannelParams
 from ltjax.beam.model import TrainConfig, datasets, load_or_train_tables
 from ltjax.plotting.beam import plot_beam_train
-from ltjax.sweep.registry import Param, register_experiment
+from ltjax.params import field
+from ltjax.sweep.registry import register_experiment
+
+
+@struct.dataclass
+class BeamTrainParams:
+    """Parameters of the experiment (units in each field's schema)."""
+
+    model_seed: int = field(0, 'seed of the datasets and models (cache identity)', lo=0, hi=2**31 - 1)
+    width: int = field(64, 'hidden width H', lo=1, hi=4096)
+    epochs: int = field(30, 'training epochs', lo=1, hi=1000)
+    n_per_region: int = field(10_000, 'training locations per region (9:1 split)', lo=100, hi=10**6)
+    n_eval: int = field(5_000, 'evaluation-set locations per region', lo=10, hi=10**6)
+    cache_dir: str = field("results/beam_models", 'model cache root', kind="path", role="dir")
 
 
 @register_experiment(
     name="beam_train",
     description="Train/load the 54 beam-prediction DNNs (vmapped per depth); curves (Figs. 4-5) and accuracy",
-    params={
-        "model_seed": Param("int", 0, "seed of the datasets and models (cache identity)", lo=0, hi=2**31 - 1),
-        "width": Param("int", 64, "hidden width H", lo=1, hi=4096),
-        "epochs": Param("int", 30, "training epochs", lo=1, hi=1000),
-        "n_per_region": Param("int", 10_000, "training locations per region (9:1 split)", lo=100, hi=10**6),
-        "n_eval": Param("int", 5_000, "evaluation-set locations per region", lo=10, hi=10**6),
-        "cache_dir": Param("str", "results/beam_models", "model cache root"),
-    },
+    params=BeamTrainParams,
     plots=(plot_beam_train,),
 )
 def beam_train(key, p):
     cfg, chp = BeamConfig(), ChannelParams()
-    tc = TrainConfig(width=p["width"], epochs=p["epochs"], n_per_region=p["n_per_region"], n_eval=p["n_eval"])
-    reg, e_tab, t_tab = load_or_train_tables(p["model_seed"], cfg, chp, tc, p["cache_dir"])
-    _, ev = datasets(p["model_seed"], cfg, chp, tc)
+    tc = TrainConfig(width=p.width, epochs=p.epochs, n_per_region=p.n_per_region, n_eval=p.n_eval)
+    reg, e_tab, t_tab = load_or_train_tables(p.model_seed, cfg, chp, tc, p.cache_dir)
+    _, ev = datasets(p.model_seed, cfg, chp, tc)
     # Legacy baseline: the strongest measured beam of each Set B, per region's evaluation set.
     rsrp, meas = np.asarray(ev.rsrp), np.asarray(ev.meas)
     best = rsrp.max(-1)

@@ -26,21 +26,24 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from flax import struct
+
 from ltjax.errors import InputError
 from ltjax.lighttune.dataset import (CHANNELS, DATASET_FORMAT, config_hash, generate_bler_dataset,
                                      load_dataset, save_dataset)
 from ltjax.lighttune.model import MODEL_FORMAT, SIZES, feature_stats, init_model, save_model
 from ltjax.lighttune.train import evaluate, train_offline
 from ltjax.plotting.bler_offline import plot_training_curve, publish_artifacts
-from ltjax.sweep.registry import Param, register_experiment
+from ltjax.params import as_dict, field
+from ltjax.sweep.registry import register_experiment
 
 COMMITTED_DIR = Path("results/bler_offline")
 
 
 def _dataset_config(p: dict, key) -> dict:
-    return {"format": DATASET_FORMAT, "n_samples": p["n_samples"], "n_val": p["n_val"],
-            "channel": p["channel"], "snr_db_range": [p["snr_min_db"], p["snr_max_db"]],
-            "doppler_hz": p["doppler_hz"], "periods_per_ue": p["periods_per_ue"],
+    return {"format": DATASET_FORMAT, "n_samples": p.n_samples, "n_val": p.n_val,
+            "channel": p.channel, "snr_db_range": [p.snr_min_db, p.snr_max_db],
+            "doppler_hz": p.doppler_hz, "periods_per_ue": p.periods_per_ue,
             "key_data": np.asarray(jax.random.key_data(key)).tolist()}
 
 
@@ -63,43 +66,47 @@ def _find_dataset(cache: Path, want: str, log=print):
 
 
 def _check(p):
-    if not p["snr_max_db"] >= p["snr_min_db"]:
+    if not p.snr_max_db >= p.snr_min_db:
         return "snr_max_db", "must be >= snr_min_db"
     return None
+
+
+@struct.dataclass
+class BlerOfflineParams:
+    """Parameters of the experiment (units in each field's schema)."""
+
+    n_samples: int = field(83_200, 'training samples (UE-periods) (Table IV: 83,200)', lo=2, hi=10**7)
+    n_val: int = field(8_320, 'validation samples, from other UEs', lo=1, hi=10**7)
+    channel: str = field("TDL-A30", 'training channel (Table III)', choices=tuple(CHANNELS))
+    snr_min_db: float = field(0.0, 'lowest per-UE average SNR', unit='dB', lo=-20.0, hi=50.0)
+    snr_max_db: float = field(12.0, 'highest per-UE average SNR', unit='dB', lo=-20.0, hi=50.0)
+    doppler_hz: float = field(10.0, 'maximum Doppler', unit='Hz', lo=0.0, hi=200.0)
+    periods_per_ue: int = field(8, 'consecutive CSI-RS periods per UE', lo=1, hi=10_000)
+    epochs: int = field(22_000, 'training epochs (Table IV: 22,000)', lo=1, hi=10**6)
+    lr: float = field(0.03, 'Adam learning rate (Table IV)', lo=0.0, hi=10.0, lo_open=True)
+    eval_every: int = field(500, 'epochs per jitted chunk / training-curve row', lo=1, hi=10**6)
+    cache_dir: str = field("results/.bler_offline.cache", 'where the dataset and model are written during the run', kind="path", role="dir")
 
 
 @register_experiment(
     name="bler_offline",
     description="LightTune offline FF BLER model: dataset (link engine) + closed-form-gradient training",
-    params={
-        "n_samples": Param("int", 83_200, "training samples (UE-periods) (Table IV: 83,200)", lo=2, hi=10**7),
-        "n_val": Param("int", 8_320, "validation samples, from other UEs", lo=1, hi=10**7),
-        "channel": Param("str", "TDL-A30", "training channel (Table III)", choices=tuple(CHANNELS)),
-        "snr_min_db": Param("float", 0.0, "lowest per-UE average SNR [dB]", lo=-20.0, hi=50.0),
-        "snr_max_db": Param("float", 12.0, "highest per-UE average SNR [dB]", lo=-20.0, hi=50.0),
-        "doppler_hz": Param("float", 10.0, "maximum Doppler [Hz]", lo=0.0, hi=200.0),
-        "periods_per_ue": Param("int", 8, "consecutive CSI-RS periods per UE", lo=1, hi=10_000),
-        "epochs": Param("int", 22_000, "training epochs (Table IV: 22,000)", lo=1, hi=10**6),
-        "lr": Param("float", 0.03, "Adam learning rate (Table IV)", lo=0.0, lo_open=True, hi=10.0),
-        "eval_every": Param("int", 500, "epochs per jitted chunk / training-curve row", lo=1, hi=10**6),
-        "cache_dir": Param("str", "results/.bler_offline.cache",
-                           "where the dataset and model are written during the run"),
-    },
+    params=BlerOfflineParams,
     plots=(plot_training_curve, publish_artifacts),
     check=_check,
 )
 def bler_offline(key, p):
-    cache = Path(p["cache_dir"])
+    cache = Path(p.cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     dcfg = _dataset_config(p, key)
     want = config_hash(dcfg)
     t0 = time.perf_counter()
     found = _find_dataset(cache, want)
     if found is None:
-        kw = dict(channel=p["channel"], snr_db_range=(p["snr_min_db"], p["snr_max_db"]),
-                  doppler_hz=p["doppler_hz"], periods_per_ue=p["periods_per_ue"])
-        train = generate_bler_dataset(jax.random.fold_in(key, 0), p["n_samples"], **kw)
-        val = generate_bler_dataset(jax.random.fold_in(key, 1), p["n_val"], **kw)
+        kw = dict(channel=p.channel, snr_db_range=(p.snr_min_db, p.snr_max_db),
+                  doppler_hz=p.doppler_hz, periods_per_ue=p.periods_per_ue)
+        train = generate_bler_dataset(jax.random.fold_in(key, 0), p.n_samples, **kw)
+        val = generate_bler_dataset(jax.random.fold_in(key, 1), p.n_val, **kw)
         save_dataset(cache / "dataset.npz", {k: np.concatenate([train[k], val[k]]) for k in train}, dcfg)
         reused = 0
     else:
@@ -110,10 +117,10 @@ def bler_offline(key, p):
 
     model0 = init_model(jax.random.fold_in(key, 2), *feature_stats(train["features"]))
     t1 = time.perf_counter()
-    model, curve = train_offline(jax.random.fold_in(key, 3), model0, train, val, p["epochs"], lr=p["lr"],
-                                 eval_every=p["eval_every"])
+    model, curve = train_offline(jax.random.fold_in(key, 3), model0, train, val, p.epochs, lr=p.lr,
+                                 eval_every=p.eval_every)
     t_train = time.perf_counter() - t1
-    mcfg = {"experiment": "bler_offline", "params": dict(p), "dataset_config_hash": want,
+    mcfg = {"experiment": "bler_offline", "params": as_dict(p), "dataset_config_hash": want,
             "key_data": dcfg["key_data"], "model_format": MODEL_FORMAT, "sizes": list(SIZES)}
     save_model(cache / "ff_model.msgpack", model, mcfg)
 
@@ -130,7 +137,7 @@ def bler_offline(key, p):
         "mean_bler_train": float(np.mean(train["bler"])),
         "n_train": int(len(train["bler"])), "n_val": int(len(val["bler"])),
         "dataset_reused": reused, "dataset_s": t_data, "train_s": t_train,
-        "ms_per_epoch": 1e3 * t_train / p["epochs"],
+        "ms_per_epoch": 1e3 * t_train / p.epochs,
         "model_config_hash": config_hash(mcfg), "dataset_config_hash": want,
         "class_hist": hist,
     }

@@ -29,13 +29,16 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
+from flax import struct
+
 from ltjax.channels import ChannelConfig, validate_channel_config
 from ltjax.errors import InputError
 from ltjax.linkadapt import ml_baseline, olla, scan
 from ltjax.link.config import LinkConfig
 from ltjax.plotting.cqi_throughput import plot_gain, plot_throughput
-from ltjax.sweep.parallel import map_ues
-from ltjax.sweep.registry import Param, register_experiment
+from ltjax.batching import map_ues
+from ltjax.params import field
+from ltjax.sweep.registry import register_experiment
 
 CHANNELS = {"TDL-A30": ("A", 30e-9), "TDL-B50": ("B", 50e-9), "TDL-C200": ("C", 200e-9)}
 PAPER_GAIN_PCT = {"TDL-B50": {"tune_uniform": 6.0, "tune_hard": 5.0},
@@ -122,44 +125,48 @@ def summarize(o: dict, schemes=scan.SCHEMES, channel: str = "") -> dict:
 
 
 def _check(p):
-    model, ds = CHANNELS.get(p["channel"], (None, 0.0))
+    model, ds = CHANNELS.get(p.channel, (None, 0.0))
     if model is None:
         return "channel", f"must be one of {', '.join(CHANNELS)}"
-    if p["n_ue"] < 2:
+    if p.n_ue < 2:
         return "n_ue", "must be >= 2 (confidence intervals over UEs)"
-    return validate_channel_config(model=model, delay_spread_s=ds, doppler_hz=p["doppler_hz"], n_rb=106)
+    return validate_channel_config(model=model, delay_spread_s=ds, doppler_hz=p.doppler_hz, n_rb=106)
 
 
 _NAN_OK = tuple(f"paper_gain_{s}_pct" for s in scan.TUNE_NEGATIVE) + tuple(
     f"gain_{s}_pct" for s in scan.SCHEMES[1:]) + tuple(f"gain_{s}_ci_pct" for s in scan.SCHEMES[1:])
 
 
+@struct.dataclass
+class CqiThroughputParams:
+    """Parameters of the experiment (units in each field's schema)."""
+
+    channel: str = field("TDL-B50", 'test channel', choices=tuple(CHANNELS))
+    doppler_hz: float = field(30.0, 'maximum Doppler', unit='Hz', lo=0.0, hi=200.0)
+    snr_db: float = field(20.0, 'average SNR per receive antenna and RE', unit='dB', lo=-20.0, hi=50.0)
+    n_ue: int = field(64, 'UEs per grid point (each runs all 4 schemes)', lo=2, hi=10**7)
+    n_periods: int = field(20, 'CSI-RS periods (80 ms) per UE', lo=1, hi=100_000)
+    delta_up_db: float = field(0.02, 'OLLA offset step per NACK (Delta_down = Delta_up T/(1-T))', unit='dB', lo=0.0, hi=10.0, lo_open=True)
+    ml_gamma: float = field(0.02, 'ML calibration: logit step per NACK', lo=0.0, hi=10.0)
+    tau: float = field(0.9, 'CQI-Tune threshold tau_BLER', lo=0.0, hi=1.0, lo_open=True)
+    max_backoff: int = field(1, 'CQI_min = max(CQI_table - max_backoff, 1)', lo=0, hi=15)
+    finetune: bool = field(True, 'LightTune fine-tuning on (False: prediction only)')
+    ff_model: str = field(DEFAULT_FF_MODEL, 'offline FF BLER model (sweeps/bler_offline.toml)', kind="path", role="input")
+    ml_model: str = field(DEFAULT_ML_MODEL, 'offline ML baseline (sweeps/ml_baseline_offline.toml)', kind="path", role="input")
+
+
 @register_experiment(
     name="cqi_throughput",
     description="Fig. 5: throughput of OLLA, offline ML [16] and CQI-Tune (uniform/hard) vs SNR, paired CRN",
-    params={
-        "channel": Param("str", "TDL-B50", "test channel", choices=tuple(CHANNELS)),
-        "doppler_hz": Param("float", 30.0, "maximum Doppler [Hz]", lo=0.0, hi=200.0),
-        "snr_db": Param("float", 20.0, "average SNR per receive antenna and RE [dB]", lo=-20.0, hi=50.0),
-        "n_ue": Param("int", 64, "UEs per grid point (each runs all 4 schemes)", lo=2, hi=10**7),
-        "n_periods": Param("int", 20, "CSI-RS periods (80 ms) per UE", lo=1, hi=100_000),
-        "delta_up_db": Param("float", 0.02, "OLLA offset step per NACK [dB] (Delta_down = Delta_up T/(1-T))",
-                             lo=0.0, hi=10.0, lo_open=True),
-        "ml_gamma": Param("float", 0.02, "ML calibration: logit step per NACK", lo=0.0, hi=10.0),
-        "tau": Param("float", 0.9, "CQI-Tune threshold tau_BLER", lo=0.0, hi=1.0, lo_open=True),
-        "max_backoff": Param("int", 1, "CQI_min = max(CQI_table - max_backoff, 1)", lo=0, hi=15),
-        "finetune": Param("bool", True, "LightTune fine-tuning on (False: prediction only)"),
-        "ff_model": Param("str", DEFAULT_FF_MODEL, "offline FF BLER model (sweeps/bler_offline.toml)"),
-        "ml_model": Param("str", DEFAULT_ML_MODEL, "offline ML baseline (sweeps/ml_baseline_offline.toml)"),
-    },
+    params=CqiThroughputParams,
     plots=(plot_throughput, plot_gain),
     check=_check,
     allow_nonfinite=_NAN_OK,
 )
 def cqi_throughput(key, p):
-    ff_model, ml_model = load_models(p["ff_model"], p["ml_model"])
-    la = scan.LaParams(olla=olla.OllaParams(delta_up_db=p["delta_up_db"]),
-                       ml_cal=ml_baseline.MlCalParams(gamma=p["ml_gamma"]), tau=p["tau"])
-    o = run_point(key, p["channel"], p["snr_db"], p["doppler_hz"], p["n_ue"], p["n_periods"], ff_model,
-                  ml_model, la, finetune=p["finetune"], max_backoff=p["max_backoff"])
-    return summarize(o, scan.SCHEMES, p["channel"])
+    ff_model, ml_model = load_models(p.ff_model, p.ml_model)
+    la = scan.LaParams(olla=olla.OllaParams(delta_up_db=p.delta_up_db),
+                       ml_cal=ml_baseline.MlCalParams(gamma=p.ml_gamma), tau=p.tau)
+    o = run_point(key, p.channel, p.snr_db, p.doppler_hz, p.n_ue, p.n_periods, ff_model,
+                  ml_model, la, finetune=p.finetune, max_backoff=p.max_backoff)
+    return summarize(o, scan.SCHEMES, p.channel)

@@ -6,7 +6,7 @@ convention used throughout ltjax: complex AWGN with E|n|^2 = 1/SNR for
 unit-energy symbols, so for QPSK Eb/N0 = SNR/2 and BER = Q(sqrt(SNR)).
 
 The symbols of a grid point are split over ``n_ues`` independent links (UEs),
-run with :func:`ltjax.sweep.parallel.map_ues`: UE ``u`` draws from
+run with :func:`ltjax.batching.map_ues`: UE ``u`` draws from
 ``fold_in(point_key, u)`` and returns an integer error count, so the result
 is bit-identical for any device count and UE chunk size.
 """
@@ -19,10 +19,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from flax import struct
+
+from ltjax.batching import map_ues
 from ltjax.numerics import db_to_lin
+from ltjax.params import field
 from ltjax.plotting.demo import plot_awgn_ber
-from ltjax.sweep.parallel import map_ues
-from ltjax.sweep.registry import Param, register_experiment
+from ltjax.sweep.registry import register_experiment
 
 
 def _qpsk_errors(key, snr_lin, *, n_symbols: int):
@@ -39,19 +42,24 @@ def _qpsk_errors(key, snr_lin, *, n_symbols: int):
     return jnp.sum(hat != bits)
 
 
+@struct.dataclass
+class AwgnBerParams:
+    """Parameters of ``awgn_ber``."""
+
+    snr_db: float = field(0.0, "symbol SNR Es/N0", unit="dB", lo=-20.0, hi=30.0)
+    n_symbols: int = field(100_000, "symbols per UE", lo=1, hi=10**8)
+    n_ues: int = field(1, "independent links (UEs) per grid point", lo=1, hi=10**6)
+
+
 @register_experiment(
     name="awgn_ber",
     description="Uncoded QPSK BER in AWGN, Monte-Carlo vs closed form (runner smoke test)",
-    params={
-        "snr_db": Param("float", 0.0, "symbol SNR Es/N0 [dB]", lo=-20.0, hi=30.0),
-        "n_symbols": Param("int", 100_000, "symbols per UE", lo=1, hi=10**8),
-        "n_ues": Param("int", 1, "independent links (UEs) per grid point", lo=1, hi=10**6),
-    },
+    params=AwgnBerParams,
     plots=(plot_awgn_ber,),
 )
-def awgn_ber(key, p):
-    snr = db_to_lin(p["snr_db"])
-    n, u = p["n_symbols"], p["n_ues"]
+def awgn_ber(key, p: AwgnBerParams):
+    snr = db_to_lin(p.snr_db)
+    n, u = p.n_symbols, p.n_ues
     errors = map_ues(_qpsk_errors, key, u, jnp.float32(snr), static={"n_symbols": n})  # [U] int32
     bits = 2 * n * u
     theory = 0.5 * math.erfc(math.sqrt(float(snr)) / math.sqrt(2.0))

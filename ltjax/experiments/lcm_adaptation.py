@@ -18,12 +18,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from flax import struct
+
 from ltjax.beam.config import BeamConfig, ChannelParams, MobilityParams
 from ltjax.beam.model import TrainConfig, load_or_train_tables
 from ltjax.lcm import messages as msg
 from ltjax.lcm.engine import LcmConfig, lanes, make_tables, simulate
 from ltjax.plotting.lcm import plot_lcm
-from ltjax.sweep.registry import Param, register_experiment
+from ltjax.params import field
+from ltjax.sweep.registry import register_experiment
 
 DT_S = 0.02
 STRATS = ("non_lcm", "only_dataset_id", "proposed")
@@ -31,41 +34,46 @@ PCTS = (10, 50, 90)
 
 
 def _window(p) -> int:
-    return int(round(p["t_lcm_s"] / DT_S))
+    return int(round(p.t_lcm_s / DT_S))
 
 
 def _check(p):
-    w = p["t_lcm_s"] / DT_S
+    w = p.t_lcm_s / DT_S
     if abs(w - round(w)) > 1e-6:
-        return "t_lcm_s", f"must be a multiple of the 20 ms step (got {p['t_lcm_s']})"
+        return "t_lcm_s", f"must be a multiple of the 20 ms step (got {p.t_lcm_s})"
     if round(w) <= msg.N_MESSAGES:
         return "t_lcm_s", f"must exceed {msg.N_MESSAGES} steps ({msg.N_MESSAGES * DT_S:.2f} s) to hold the 5 messages"
-    if p["n_steps"] % round(w):
+    if p.n_steps % round(w):
         return "n_steps", f"must be a multiple of T_LCM / 20 ms = {round(w)}"
     return None
 
 
-PARAMS = {
-    "n_ue": Param("int", 10, "number of UEs U", lo=1, hi=100_000),
-    "n_steps": Param("int", 5000, "inference time steps of 20 ms", lo=10, hi=100_000),
-    "t_lcm_s": Param("float", 1.0, "LCM monitoring period T_LCM [s] (multiple of 0.02)", lo=0.12, hi=100.0),
-    "gamma_db": Param("float", 5.0, "degradation threshold gamma_RSRP for the scalar metrics [dB]", lo=0.0, hi=60.0),
-    "gamma_sweep_db": Param("float_list", [], "further gamma lanes on the same channel (Fig. 7) [dB]", lo=0.0, hi=60.0),
-    "speed_kmh": Param("float", 3.0, "UE speed [km/h]", lo=0.0, hi=500.0),
-    "model_seed": Param("int", 0, "seed of the datasets and the 54 models (cache identity)", lo=0, hi=2**31 - 1),
-    "width": Param("int", 64, "hidden width H of every model", lo=1, hi=4096),
-    "epochs": Param("int", 30, "training epochs", lo=1, hi=1000),
-    "n_per_region": Param("int", 10_000, "training locations per region (9:1 split)", lo=100, hi=10**6),
-    "n_eval": Param("int", 5_000, "evaluation-set locations per region", lo=10, hi=10**6),
-    "cache_dir": Param("str", "results/beam_models", "model cache root (a missing entry trains first)"),
-}
+@struct.dataclass
+class LcmAdaptationParams:
+    """Parameters of the experiment (units in each field's schema)."""
+
+    n_ue: int = field(10, 'number of UEs U', lo=1, hi=100_000)
+    n_steps: int = field(5000, 'inference time steps of 20 ms', lo=10, hi=100_000)
+    t_lcm_s: float = field(1.0, 'LCM monitoring period T_LCM (a multiple of the 20 ms step)', unit='s', lo=0.12, hi=100.0)
+    gamma_db: float = field(5.0, 'degradation threshold gamma_RSRP for the scalar metrics', unit='dB', lo=0.0, hi=60.0)
+    gamma_sweep_db: tuple[float, ...] = field((), 'further gamma lanes on the same channel (Fig. 7)', unit='dB', kind="float_list", lo=0.0, hi=60.0)
+    speed_kmh: float = field(3.0, 'UE speed', unit='km/h', lo=0.0, hi=500.0)
+    model_seed: int = field(0, 'seed of the datasets and the 54 models (cache identity)', lo=0, hi=2**31 - 1)
+    width: int = field(64, 'hidden width H of every model', lo=1, hi=4096)
+    epochs: int = field(30, 'training epochs', lo=1, hi=1000)
+    n_per_region: int = field(10_000, 'training locations per region (9:1 split)', lo=100, hi=10**6)
+    n_eval: int = field(5_000, 'evaluation-set locations per region', lo=10, hi=10**6)
+    cache_dir: str = field("results/beam_models", 'model cache root (a missing entry trains first)', kind="path", role="dir")
+
+
+PARAMS = LcmAdaptationParams
 
 
 def models_for(p):
     """(cfg, chp, tables, registry) for the point's model parameters (cached on disk)."""
     cfg, chp = BeamConfig(), ChannelParams()
-    tc = TrainConfig(width=p["width"], epochs=p["epochs"], n_per_region=p["n_per_region"], n_eval=p["n_eval"])
-    reg, e_tab, _ = load_or_train_tables(p["model_seed"], cfg, chp, tc, p["cache_dir"])
+    tc = TrainConfig(width=p.width, epochs=p.epochs, n_per_region=p.n_per_region, n_eval=p.n_eval)
+    reg, e_tab, _ = load_or_train_tables(p.model_seed, cfg, chp, tc, p.cache_dir)
     return cfg, chp, make_tables(cfg, reg.padded(), e_tab), reg
 
 
@@ -78,16 +86,16 @@ def models_for(p):
 )
 def lcm_adaptation(key, p):
     cfg, chp, tables, _ = models_for(p)
-    gammas = [p["gamma_db"]] + [g for g in p["gamma_sweep_db"] if g != p["gamma_db"]]
+    gammas = [p.gamma_db] + [g for g in p.gamma_sweep_db if g != p.gamma_db]
     strat = [msg.NON_LCM] + [s for _ in gammas for s in (msg.ONLY_DATASET, msg.PROPOSED)]
     gam = [gammas[0]] + [g for g in gammas for _ in range(2)]
     w = _window(p)
-    lc = LcmConfig(window=w, n_windows=p["n_steps"] // w, keep_messages=True)
-    mp = MobilityParams(speed_mps=p["speed_kmh"] / 3.6, dt_s=DT_S)
-    out = jax.jit(simulate, static_argnums=(2, 3))(key, jnp.arange(p["n_ue"]), cfg, lc, lanes(strat, gam),
+    lc = LcmConfig(window=w, n_windows=p.n_steps // w, keep_messages=True)
+    mp = MobilityParams(speed_mps=p.speed_kmh / 3.6, dt_s=DT_S)
+    out = jax.jit(simulate, static_argnums=(2, 3))(key, jnp.arange(p.n_ue), cfg, lc, lanes(strat, gam),
                                                     chp, mp, tables)
     out = jax.device_get(out)
-    t = p["n_steps"]
+    t = p.n_steps
     e_ue = out["e"].mean(-1)                     # [G, U]
     acc = out["hits"] / t                         # [G, U, K]
     primary = [0, 1, 2]                           # lanes of gamma_db
@@ -111,7 +119,7 @@ def lcm_adaptation(key, p):
     res["top1_p10_vs_gamma"] = np.array([[np.percentile(acc[0, :, 0], 10)] * len(gammas),
                                          [np.percentile(acc[1 + 2 * i, :, 0], 10) for i in range(len(gammas))],
                                          [np.percentile(acc[2 + 2 * i, :, 0], 10) for i in range(len(gammas))]])
-    n_log = min(p["n_ue"], 10)
+    n_log = min(p.n_ue, 10)
     res["msgs_proposed"] = out["msgs"][2, :n_log].astype(np.int8)                 # [min(U,10), T]
     res["active_proposed"] = out["active"][2, :n_log].astype(np.int16)            # [min(U,10), n_windows]
     res["region"] = out["region"][:n_log].astype(np.int8)                         # [min(U,10), n_windows]

@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from flax import struct
+
 from ltjax.channels import ChannelParams
 from ltjax.errors import InputError
 from ltjax.lighttune.dataset import CHANNELS, link_config
@@ -29,8 +31,9 @@ from ltjax.lighttune.model import load_model
 from ltjax.lighttune.online import FIG4_VARIANTS, online_params, run_sequence
 from ltjax.link import LinkConfig, LinkParams, follow_cqi, run_ue
 from ltjax.plotting.lighttune_bler_error import plot_error_over_time, plot_error_vs_snr
-from ltjax.sweep.parallel import map_ues
-from ltjax.sweep.registry import Param, register_experiment
+from ltjax.batching import map_ues
+from ltjax.params import field
+from ltjax.sweep.registry import register_experiment
 
 VARIANT_NAMES = tuple(v[0] for v in FIG4_VARIANTS)
 PAPER_REDUCTION = {"TDL-A30": 0.435, "TDL-B50": 0.36}  # Sec. V-B, one-step uniform (Fig. 4 caption)
@@ -66,34 +69,39 @@ def run_point(key, model, channel: str, snr_db: float, doppler_hz: float, n_ue: 
 
 
 def _check(p):
-    if not str(p["model_path"]).strip():
+    if not str(p.model_path).strip():
         return "model_path", "must name the offline model file (results/bler_offline/ff_model.msgpack)"
     return None
+
+
+@struct.dataclass
+class LightTuneBlerErrorParams:
+    """Parameters of the experiment (units in each field's schema)."""
+
+    channel: str = field("TDL-A30", 'test channel', choices=tuple(CHANNELS))
+    doppler_hz: float = field(10.0, 'maximum Doppler', unit='Hz', lo=0.0, hi=200.0)
+    snr_db: float = field(0.0, 'average SNR per receive antenna and RE', unit='dB', lo=-20.0, hi=50.0)
+    n_ue: int = field(1000, 'UEs per grid point', lo=1, hi=10**7)
+    n_periods: int = field(100, 'CSI-RS periods (80 ms) per UE', lo=1, hi=100_000)
+    model_path: str = field("results/bler_offline/ff_model.msgpack", 'offline FF model (bler_offline)', kind="path", role="input")
+    delta: float = field(0.3, 'fine-tuning threshold delta (Table IV)', lo=0.0, hi=1.0)
+    lr: float = field(0.03, 'fine-tuning learning rate alpha_f (Table IV)', lo=0.0, hi=10.0, lo_open=True)
 
 
 @register_experiment(
     name="lighttune_bler_error",
     description="LightTune Fig. 4: mean |P_hat - P| vs SNR, no fine-tuning vs 4 Adam/negative variants",
-    params={
-        "channel": Param("str", "TDL-A30", "test channel", choices=tuple(CHANNELS)),
-        "doppler_hz": Param("float", 10.0, "maximum Doppler [Hz]", lo=0.0, hi=200.0),
-        "snr_db": Param("float", 0.0, "average SNR per receive antenna and RE [dB]", lo=-20.0, hi=50.0),
-        "n_ue": Param("int", 1000, "UEs per grid point", lo=1, hi=10**7),
-        "n_periods": Param("int", 100, "CSI-RS periods (80 ms) per UE", lo=1, hi=100_000),
-        "model_path": Param("str", "results/bler_offline/ff_model.msgpack", "offline FF model (bler_offline)"),
-        "delta": Param("float", 0.3, "fine-tuning threshold delta (Table IV)", lo=0.0, hi=1.0),
-        "lr": Param("float", 0.03, "fine-tuning learning rate alpha_f (Table IV)", lo=0.0, lo_open=True, hi=10.0),
-    },
+    params=LightTuneBlerErrorParams,
     plots=(plot_error_vs_snr, plot_error_over_time),
     check=_check,
 )
 def lighttune_bler_error(key, p):
     try:
-        model, meta = load_model(p["model_path"])
+        model, meta = load_model(p.model_path)
     except InputError as e:
         raise InputError(f"{e} -- run `ltjax run sweeps/bler_offline.toml` first") from None
-    o = run_point(key, model, p["channel"], p["snr_db"], p["doppler_hz"], p["n_ue"], p["n_periods"],
-                  p["delta"], p["lr"])
+    o = run_point(key, model, p.channel, p.snr_db, p.doppler_hz, p.n_ue, p.n_periods,
+                  p.delta, p.lr)
     err = o["err"].astype(np.float64)  # [U, V, T]
     upd = o["upd"].astype(np.float64)
     per_ue = err.mean(axis=2)  # [U, V]

@@ -26,12 +26,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from flax import struct
+
 from ltjax.channels import ChannelConfig, ChannelParams, validate_channel_config
 from ltjax.link.config import LinkConfig, LinkParams, PeriodInputs
 from ltjax.link.rollout import run_ue
 from ltjax.plotting.link_bler_curves import plot_bler, plot_bler_first_tx, plot_throughput
-from ltjax.sweep.parallel import map_ues
-from ltjax.sweep.registry import Param, register_experiment
+from ltjax.batching import map_ues
+from ltjax.params import field
+from ltjax.sweep.registry import register_experiment
 
 # Experiment channel name -> (ltjax.channels model, RMS delay spread [s]).
 CHANNELS = {"AWGN": ("AWGN", 0.0), "TDL-A30": ("A", 30e-9), "TDL-B50": ("B", 50e-9),
@@ -71,36 +74,41 @@ def run_point(key, channel: str, snr_db: float, mcs: int, doppler_hz: float = 10
 
 
 def _check(p):
-    model, ds = CHANNELS.get(p["channel"], (None, 0.0))
+    model, ds = CHANNELS.get(p.channel, (None, 0.0))
     if model is None:
         return "channel", f"must be one of {', '.join(CHANNELS)}"
-    return validate_channel_config(model=model, delay_spread_s=ds, doppler_hz=p["doppler_hz"],
-                                   n_rb=106, correlation=p["correlation"])
+    return validate_channel_config(model=model, delay_spread_s=ds, doppler_hz=p.doppler_hz,
+                                   n_rb=106, correlation=p.correlation)
+
+
+@struct.dataclass
+class LinkBlerCurvesParams:
+    """Parameters of the experiment (units in each field's schema)."""
+
+    channel: str = field("AWGN", 'channel model', choices=tuple(CHANNELS))
+    snr_db: float = field(10.0, 'average SNR per receive antenna and RE', unit='dB', lo=-20.0, hi=50.0)
+    mcs: int = field(9, 'fixed MCS (TS 38.214 table 5.1.3.1-1) of every new TB', lo=0, hi=28)
+    doppler_hz: float = field(10.0, 'maximum Doppler', unit='Hz', lo=0.0, hi=200.0)
+    n_ue: int = field(32, 'UEs per grid point', lo=1, hi=1_000_000)
+    n_periods: int = field(2, 'CSI-RS periods (80 ms) per UE', lo=1, hi=10_000)
+    n_rb: int = field(106, 'allocated resource blocks', lo=1, hi=106)
+    n_dmrs: int = field(2, 'DMRS symbols per slot', lo=1, hi=4)
+    rank: int = field(1, '1: rank 1; 2: the reported RI (<= 2)', choices=(1, 2))
+    max_tx: int = field(4, 'HARQ transmissions per TB', lo=1, hi=16)
+    esm: str = field("miesm", 'effective-SINR method', choices=("miesm", "eesm"))
+    correlation: str = field("low", 'antenna correlation (TS 38.101-4)', choices=("low", "medium", "high"))
 
 
 @register_experiment(
     name="link_bler_curves",
     description="Mean BLER (eq. 11) and throughput per fixed MCS vs SNR, full link engine",
-    params={
-        "channel": Param("str", "AWGN", "channel model", choices=tuple(CHANNELS)),
-        "snr_db": Param("float", 10.0, "average SNR per receive antenna and RE [dB]", lo=-20.0, hi=50.0),
-        "mcs": Param("int", 9, "fixed MCS (TS 38.214 table 5.1.3.1-1) of every new TB", lo=0, hi=28),
-        "doppler_hz": Param("float", 10.0, "maximum Doppler [Hz]", lo=0.0, hi=200.0),
-        "n_ue": Param("int", 32, "UEs per grid point", lo=1, hi=1_000_000),
-        "n_periods": Param("int", 2, "CSI-RS periods (80 ms) per UE", lo=1, hi=10_000),
-        "n_rb": Param("int", 106, "allocated resource blocks", lo=1, hi=106),
-        "n_dmrs": Param("int", 2, "DMRS symbols per slot", lo=1, hi=4),
-        "rank": Param("int", 1, "1: rank 1; 2: the reported RI (<= 2)", choices=(1, 2)),
-        "max_tx": Param("int", 4, "HARQ transmissions per TB", lo=1, hi=16),
-        "esm": Param("str", "miesm", "effective-SINR method", choices=("miesm", "eesm")),
-        "correlation": Param("str", "low", "antenna correlation (TS 38.101-4)", choices=("low", "medium", "high")),
-    },
+    params=LinkBlerCurvesParams,
     plots=(plot_bler, plot_bler_first_tx, plot_throughput),
     check=_check,
 )
 def link_bler_curves(key, p):
-    o = run_point(key, p["channel"], p["snr_db"], p["mcs"], p["doppler_hz"], p["n_ue"], p["n_periods"],
-                  p["n_rb"], p["n_dmrs"], p["rank"], p["max_tx"], p["esm"], p["correlation"])
+    o = run_point(key, p.channel, p.snr_db, p.mcs, p.doppler_hz, p.n_ue, p.n_periods,
+                  p.n_rb, p.n_dmrs, p.rank, p.max_tx, p.esm, p.correlation)
     n_tx = float(np.sum(o["n_ack"]) + np.sum(o["n_nack"]))
     period_s = 160 * 0.5e-3
     return {

@@ -22,10 +22,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from flax import struct
+
 from ltjax.errors import InputError
 from ltjax.linkadapt import ml_baseline
 from ltjax.plotting.ml_baseline_offline import plot_training
-from ltjax.sweep.registry import Param, register_experiment
+from ltjax.params import field
+from ltjax.sweep.registry import register_experiment
 
 DEFAULT_DATASET = "results/bler_offline/dataset.npz"
 DEFAULT_MODEL = "results/ml_baseline_offline_model/ml_model.msgpack"  # outside the sweep dir (the runner replaces it)
@@ -44,36 +47,41 @@ def load_training_data(path: str):
     return data["features"], data["bler"]
 
 
+@struct.dataclass
+class MlBaselineOfflineParams:
+    """Parameters of the experiment (units in each field's schema)."""
+
+    dataset: str = field(DEFAULT_DATASET, 'offline dataset (npz + json) from sweeps/bler_offline.toml', kind="path", role="input")
+    model_out: str = field(DEFAULT_MODEL, 'where to save the model (.msgpack; config next to it as .json)', kind="path", role="output")
+    epochs: int = field(250, 'training epochs (Table V: 250)', lo=1, hi=100_000)
+    batch_size: int = field(256, 'minibatch size', lo=1, hi=1_000_000)
+    lr: float = field(1e-3, 'peak learning rate (Table V: 1e-3)', lo=0.0, hi=1.0, lo_open=True)
+    lr_min: float = field(1e-5, 'floor of the cosine decay (Table V: 1e-5)', lo=0.0, hi=1.0)
+    cycle_epochs: int = field(10, 'epochs per cosine cycle before the warm restart', lo=1, hi=100_000)
+    max_samples: int = field(0, 'use only the first N samples (0: all)', lo=0, hi=10**9)
+
+
 @register_experiment(
     name="ml_baseline_offline",
     description="Train the offline 12x64x64x1 MLP BLER baseline of [16] (Table V) on the TDL-A30 dataset",
-    params={
-        "dataset": Param("str", DEFAULT_DATASET, "offline dataset (npz + json) from sweeps/bler_offline.toml"),
-        "model_out": Param("str", DEFAULT_MODEL, "where to save the model (.msgpack; config next to it as .json)"),
-        "epochs": Param("int", 250, "training epochs (Table V: 250)", lo=1, hi=100_000),
-        "batch_size": Param("int", 256, "minibatch size", lo=1, hi=1_000_000),
-        "lr": Param("float", 1e-3, "peak learning rate (Table V: 1e-3)", lo=0.0, hi=1.0, lo_open=True),
-        "lr_min": Param("float", 1e-5, "floor of the cosine decay (Table V: 1e-5)", lo=0.0, hi=1.0),
-        "cycle_epochs": Param("int", 10, "epochs per cosine cycle before the warm restart", lo=1, hi=100_000),
-        "max_samples": Param("int", 0, "use only the first N samples (0: all)", lo=0, hi=10**9),
-    },
+    params=MlBaselineOfflineParams,
     plots=(plot_training,),
-    check=lambda p: ("lr_min", "must be <= lr") if p["lr_min"] > p["lr"] else None,
+    check=lambda p: ("lr_min", "must be <= lr") if p.lr_min > p.lr else None,
 )
 def ml_baseline_offline(key, p):
-    feats, bler = load_training_data(p["dataset"])
-    if p["max_samples"]:
-        feats, bler = feats[: p["max_samples"]], bler[: p["max_samples"]]
+    feats, bler = load_training_data(p.dataset)
+    if p.max_samples:
+        feats, bler = feats[: p.max_samples], bler[: p.max_samples]
     labels = np.round(np.clip(bler, 0.0, 1.0) / QUANT) * QUANT
     t0 = time.perf_counter()
-    model, curve = ml_baseline.train(key, feats, labels, epochs=p["epochs"], batch_size=p["batch_size"],
-                                     lr=p["lr"], lr_min=p["lr_min"], cycle_epochs=p["cycle_epochs"])
+    model, curve = ml_baseline.train(key, feats, labels, epochs=p.epochs, batch_size=p.batch_size,
+                                     lr=p.lr, lr_min=p.lr_min, cycle_epochs=p.cycle_epochs)
     train_s = time.perf_counter() - t0
     pred = np.asarray(jax.jit(lambda m, x: jax.nn.sigmoid(ml_baseline.ml_logit(m, x)))(model, jnp.asarray(feats)))
     config = {k: p[k] for k in ("dataset", "epochs", "batch_size", "lr", "lr_min", "cycle_epochs", "max_samples")}
     config.update(n_samples=int(len(bler)), target="period BLER (eq. 11), quantised to 0.1", loss="BCE",
                   optimizer="adam", schedule="cosine decay per cycle, warm restarts")
-    ml_baseline.save_model(p["model_out"], model, config)
+    ml_baseline.save_model(p.model_out, model, config)
     return {
         "final_loss": float(curve[-1]),
         "mae_bler": float(np.mean(np.abs(pred - bler))),

@@ -26,11 +26,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from flax import struct
+
 from ltjax import ff
 from ltjax.data.mnist import load_mnist, standardize
 from ltjax.optim import adam_standard
 from ltjax.plotting.mnist_ff_loss import plot_mnist_ff_loss, write_readme
-from ltjax.sweep.registry import Param, register_experiment
+from ltjax.params import field
+from ltjax.sweep.registry import register_experiment
 
 NUM_CLASSES = 10
 
@@ -43,11 +46,27 @@ def _accuracy(params, x, y, on_value, normalize: bool, mode: str):
 
 
 def _check(p):
-    if p["sizes"][0] != 784:
-        return "sizes", f"first entry must be 784 (28 x 28 pixels), got {p['sizes'][0]}"
-    if len(p["sizes"]) < 2:
+    if p.sizes[0] != 784:
+        return "sizes", f"first entry must be 784 (28 x 28 pixels), got {p.sizes[0]}"
+    if len(p.sizes) < 2:
         return "sizes", "needs at least one layer after the 784 inputs"
     return None
+
+
+@struct.dataclass
+class MnistFfLossParams:
+    """Parameters of the experiment (units in each field's schema)."""
+
+    replicate: int = field(0, 'replicate index (seeds init and negatives via the point key)', lo=0, hi=10**6)
+    loss: str = field("quadratic", 'per-layer FF loss (eq. 4 softplus, eq. 6 quadratic)', choices=("softplus", "quadratic"))
+    steps_per_layer: int = field(1000, 'full-batch Adam steps per layer', unit='steps', lo=1, hi=10**6)
+    lr: float = field(0.03, 'Adam learning rate', lo=0.0, hi=10.0, lo_open=True)
+    threshold: float = field(2.0, 'goodness threshold T', lo=0.0, hi=1e6)
+    sizes: tuple[int, ...] = field((784, 500, 500), 'layer sizes [inputs, widths...]', kind="int_list", lo=1, hi=100_000)
+    n_train: int = field(10_000, 'first n official training images used', lo=10, hi=60_000)
+    goodness: str = field("neuron", 'loss on per-neuron goodness (eqs. 3/4/6) or per-sample mean (reference code)', choices=("neuron", "mean"))
+    normalize: bool = field(True, "length-normalise every layer's input")
+    data_dir: str = field("", 'MNIST IDX directory; empty = $LTJAX_DATA_DIR (ltjax run --data-dir)', kind="path", role="input_dir")
 
 
 @register_experiment(
@@ -55,28 +74,14 @@ def _check(p):
     description="MNIST forward-forward: Softplus vs proposed quadratic loss (LightTune Sec. V-A)",
     # replicate before loss: the grid runs (r0 softplus, r0 quadratic, r1 ...), so a cut-short
     # sweep still has both losses.
-    params={
-        "replicate": Param("int", 0, "replicate index (seeds init and negatives via the point key)",
-                           lo=0, hi=10**6),
-        "loss": Param("str", "quadratic", "per-layer FF loss (eq. 4 softplus, eq. 6 quadratic)",
-                      choices=("softplus", "quadratic")),
-        "steps_per_layer": Param("int", 1000, "full-batch Adam steps per layer [steps]", lo=1, hi=10**6),
-        "lr": Param("float", 0.03, "Adam learning rate", lo=0.0, lo_open=True, hi=10.0),
-        "threshold": Param("float", 2.0, "goodness threshold T", lo=0.0, hi=1e6),
-        "sizes": Param("int_list", [784, 500, 500], "layer sizes [inputs, widths...]", lo=1, hi=100_000),
-        "n_train": Param("int", 10_000, "first n official training images used", lo=10, hi=60_000),
-        "goodness": Param("str", "neuron", "loss on per-neuron goodness (eqs. 3/4/6) or per-sample mean "
-                          "(reference code)", choices=("neuron", "mean")),
-        "normalize": Param("bool", True, "length-normalise every layer's input"),
-        "data_dir": Param("str", "", "MNIST IDX directory; empty = $LTJAX_DATA_DIR (ltjax run --data-dir)"),
-    },
+    params=MnistFfLossParams,
     plots=(plot_mnist_ff_loss, write_readme),
     check=_check,
 )
 def mnist_ff_loss(key, p):
     t0 = time.perf_counter()
-    img_tr, y_tr = load_mnist("train", p["data_dir"] or None, n=p["n_train"])
-    img_te, y_te = load_mnist("test", p["data_dir"] or None)
+    img_tr, y_tr = load_mnist("train", p.data_dir or None, n=p.n_train)
+    img_te, y_te = load_mnist("test", p.data_dir or None)
     x_tr, x_te = jnp.asarray(standardize(img_tr)), jnp.asarray(standardize(img_te))
     y_tr, y_te = jnp.asarray(y_tr, jnp.int32), jnp.asarray(y_te, jnp.int32)
     on_value = jnp.max(x_tr)  # reference code: x_[range, y] = x.max()
@@ -88,19 +93,19 @@ def mnist_ff_loss(key, p):
     x_pos = ff.overlay_label(x_tr, y_tr, NUM_CLASSES, on_value)
     x_neg = ff.overlay_label(x_tr, y_neg, NUM_CLASSES, on_value)
 
-    params = ff.init(k_init, p["sizes"])
+    params = ff.init(k_init, p.sizes)
     t_train = time.perf_counter()
-    params, curves = ff.train_layerwise(params, x_pos, x_neg, p["threshold"],
-                                        opt=_adam(p["lr"]), steps=p["steps_per_layer"],
-                                        loss=p["loss"], normalize=p["normalize"],
-                                        goodness=p["goodness"])
+    params, curves = ff.train_layerwise(params, x_pos, x_neg, p.threshold,
+                                        opt=_adam(p.lr), steps=p.steps_per_layer,
+                                        loss=p.loss, normalize=p.normalize,
+                                        goodness=p.goodness)
     jax.block_until_ready(params)
     train_s = time.perf_counter() - t_train
 
     out = {}
     for mode, suffix in (("last", ""), ("sum_layers", "_sum")):
-        out[f"test_accuracy{suffix}"] = float(_accuracy(params, x_te, y_te, on_value, p["normalize"], mode))
-        out[f"train_accuracy{suffix}"] = float(_accuracy(params, x_tr, y_tr, on_value, p["normalize"], mode))
+        out[f"test_accuracy{suffix}"] = float(_accuracy(params, x_te, y_te, on_value, p.normalize, mode))
+        out[f"train_accuracy{suffix}"] = float(_accuracy(params, x_tr, y_tr, on_value, p.normalize, mode))
     for l, c in enumerate(curves):
         c = np.asarray(c)
         out[f"final_loss_l{l + 1}"] = float(c[-1])

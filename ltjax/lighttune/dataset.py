@@ -84,9 +84,9 @@ def generate_bler_dataset(key, n_samples: int, channel: str = "TDL-A30",
       dict(features=float32 [N, 12], bler=float32 [N] (eq. 11, unquantised),
       snr_db=float32 [N] (the UE's average SNR)), numpy.
 
-    Jitted here (an entry point), via ``ltjax.sweep.parallel.map_ues``.
+    Jitted here (an entry point), via ``ltjax.batching.map_ues``.
     """
-    from ltjax.sweep.parallel import map_ues
+    from ltjax.batching import map_ues
 
     if isinstance(n_samples, bool) or int(n_samples) < 1:
         raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")

@@ -130,7 +130,7 @@ def run_sequence(key: jax.Array, model: BlerModel, lt_params: LightTuneParams, f
 
     Args: features [T, 12] raw, bler [T]; period t uses ``fold_in(key, t)``.
     ``anchor``: optional [] zero derived from the UE's own data; added to the initial state
-    so that under ``shard_map`` (``ltjax.sweep.parallel.map_ues``) the scan carry is
+    so that under ``shard_map`` (``ltjax.batching.map_ues``) the scan carry is
     "varying" over UEs like the scan outputs (numerically a no-op).
     Returns OnlineOutputs with a leading [T].
     """

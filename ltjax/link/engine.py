@@ -197,7 +197,7 @@ def init_link(key, params: LinkParams) -> LinkState:
     ch = init_channel(k_ch, cfg.channel)
     rep = csi_report(k_csi, ch, jnp.float32(0.0), params)
     # Tie the constant initial HARQ state to the per-UE key-derived report, so that under
-    # shard_map (ltjax.sweep.parallel.map_ues) it is "varying" over UEs like the scan's output.
+    # shard_map (ltjax.batching.map_ues) it is "varying" over UEs like the scan's output.
     anchor = rep.snr_db * 0.0
     harq = jax.tree_util.tree_map(
         lambda x: (x | (anchor > 1.0)) if x.dtype == bool else x + anchor.astype(x.dtype),

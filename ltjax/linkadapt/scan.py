@@ -60,7 +60,7 @@ def tune_params(ff_model, scheme: str):
 def _vary_like(tree, anchor):
     """Adds a zero derived from the per-UE ``anchor`` to every leaf, so that constant initial
     carries are "varying" over UEs like the scan's outputs under ``shard_map``
-    (``ltjax.sweep.parallel.map_ues``); the values do not change."""
+    (``ltjax.batching.map_ues``); the values do not change."""
     zero = anchor * 0.0
 
     def f(a):
@@ -78,7 +78,7 @@ def _take(tree, i):
 def run_schemes(ue_key, snr_db, ds_s, doppler_hz, thresholds, ml_model, ff_model, la: LaParams, *,
                 cfg, n_periods: int, schemes: tuple = SCHEMES, finetune: bool = True,
                 max_backoff: int = 1):
-    """One UE, every scheme, ``n_periods`` periods. Kernel for ``ltjax.sweep.parallel.map_ues``.
+    """One UE, every scheme, ``n_periods`` periods. Kernel for ``ltjax.batching.map_ues``.
 
     Args:
       ue_key: the UE's typed key (consumed).

@@ -9,7 +9,7 @@ Public API:
 
 from ltjax.sweep.registry import Experiment, Param, all_experiments, get_experiment, register_experiment
 from ltjax.sweep.config import SweepConfig, load_sweep, parse_sweep
-from ltjax.sweep.parallel import map_ues
+from ltjax.batching import map_ues
 from ltjax.sweep.runner import run_sweep
 
 __all__ = ["Experiment", "Param", "SweepConfig", "all_experiments", "get_experiment", "load_sweep", "map_ues",

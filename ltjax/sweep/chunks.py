@@ -30,7 +30,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ltjax.errors import NumericalError
-from ltjax.sweep.io import atomic_write_bytes
+from ltjax.io import atomic_write_bytes
 
 PointResult = tuple[dict, dict]  # (scalars, series)
 
@@ -67,14 +67,21 @@ def check_finite(exp_name: str, allow_nonfinite: Iterable[str], idx: int, point:
             f"experiment {exp_name!r}, grid point {idx} {point}: non-finite metric(s) {', '.join(sorted(bad))}")
 
 
-def compute_chunk(exp, seed: int, indices: list[int], points: list[dict]) -> dict[int, PointResult]:
-    """Runs ``exp.fn`` on the given grid points; checks finiteness at the chunk boundary."""
+def compute_chunk(exp, seed: int, indices: list[int], points, *, base_dir=None,
+                  relative=()) -> dict[int, PointResult]:
+    """Runs ``exp.fn`` on the given grid points; checks finiteness at the chunk boundary.
+
+    ``points[i]`` is the validated parameter dict of point i; the experiment receives its
+    parameter object (``Experiment.make_params``, relative paths resolved against
+    ``base_dir`` for the keys in ``relative``).
+    """
     import jax
 
     root = jax.random.key(seed)
     out = {}
     for i in indices:
-        out[i] = split_metrics(exp.fn(jax.random.fold_in(root, i), dict(points[i])))
+        p = exp.make_params(points[i], base_dir=base_dir, relative=relative)
+        out[i] = split_metrics(exp.fn(jax.random.fold_in(root, i), p))
     for i in indices:
         check_finite(exp.name, exp.allow_nonfinite, i, points[i], *out[i])
     return out

@@ -12,10 +12,16 @@ A sweep is a TOML file::
     loss = ["softplus", "quadratic"]  # a list value is a grid axis
     steps = 1000                      # a scalar is fixed
 
-Parameters not given take the experiment's defaults. For list-kinded
+Parameters not given take the experiment's defaults; the schema is the
+experiment's typed parameter class (``ltjax.params``). For list-kinded
 parameters (``int_list``/``float_list``) a flat list is one value and a list
 of lists is a grid axis. The grid is the Cartesian product of the axes, in
 the order the keys appear in the schema.
+
+Paths written in a sweep file (``out`` and every ``path`` parameter) are relative to the
+directory of the sweep file, so a sweep runs the same from any working directory. The
+defaults (``results/<name>`` and the defaults of path parameters) are relative to the
+working directory.
 
 Every problem raises :class:`ltjax.errors.InputError` with a one-line message
 naming the file and the key, and what is allowed.
@@ -33,7 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from ltjax.errors import InputError, input_error
-from ltjax.sweep.registry import Experiment, Param, all_experiments, get_experiment
+from ltjax.params import Param, resolve_path
+from ltjax.sweep.registry import Experiment, all_experiments, get_experiment
 
 TOP_LEVEL_KEYS = ("experiment", "seed", "name", "out", "description", "params")
 
@@ -51,6 +58,8 @@ class SweepConfig:
       fixed: the fully-resolved scalar parameters (defaults filled in).
       axes: grid axes, name -> list of values, in schema order.
       description: free text.
+      base_dir: directory that relative paths written in the file resolve against.
+      given: parameter names the file sets (the others are defaults).
     """
 
     source: str
@@ -61,6 +70,8 @@ class SweepConfig:
     fixed: dict[str, Any]
     axes: dict[str, list]
     description: str = ""
+    base_dir: str | None = None
+    given: tuple[str, ...] = ()
 
     def points(self) -> list[dict[str, Any]]:
         """All grid points as full parameter dicts, axes varying last-fastest."""
@@ -71,6 +82,14 @@ class SweepConfig:
             point.update(zip(names, combo))
             out.append({k: point[k] for k in self.experiment.params})
         return out
+
+    def path_keys(self) -> tuple[str, ...]:
+        """The path parameters written in the file (resolved against ``base_dir``)."""
+        return tuple(k for k in self.given if self.experiment.params[k].kind == "path")
+
+    def params_for(self, point: dict[str, Any]):
+        """The experiment's parameter object of one grid point (paths resolved)."""
+        return self.experiment.make_params(point, base_dir=self.base_dir, relative=self.path_keys())
 
     def as_dict(self) -> dict[str, Any]:
         """The resolved config, as stored in meta.json."""
@@ -103,9 +122,11 @@ def _check_scalar(src: str, key: str, p: Param, v: Any, kind: str) -> Any:
         if not isinstance(v, bool):
             raise input_error(src, key, f"expected a boolean (true/false), got {v!r} ({_type_name(v)})")
         return v
-    if kind == "str":
+    if kind in ("str", "path"):
         if not isinstance(v, str):
             raise input_error(src, key, f"expected a string, got {v!r} ({_type_name(v)})")
+        if "\x00" in v:
+            raise input_error(src, key, "contains a NUL character")
     elif kind == "int":
         if isinstance(v, bool) or not isinstance(v, int):
             raise input_error(src, key, f"expected an integer, got {v!r} ({_type_name(v)})")
@@ -129,7 +150,7 @@ def _check_value(src: str, key: str, p: Param, v: Any) -> Any:
     """Validates one (possibly list-kinded) value."""
     if p.kind.endswith("_list"):
         elem = p.kind[: -len("_list")]
-        if not isinstance(v, list) or (not v and not _empty_ok(p)):
+        if not isinstance(v, (list, tuple)) or (not v and not _empty_ok(p)):
             raise input_error(src, key, f"expected a non-empty list of {elem}s, got {v!r}")
         return [_check_scalar(src, key, p, e, elem) for e in v]
     return _check_scalar(src, key, p, v, p.kind)
@@ -147,8 +168,12 @@ def _is_axis(p: Param, v: Any) -> bool:
     return isinstance(v, list)
 
 
-def parse_sweep(data: dict, source: str) -> SweepConfig:
-    """Validates a parsed TOML document. See the module docstring."""
+def parse_sweep(data: dict, source: str, base_dir: str | None = None) -> SweepConfig:
+    """Validates a parsed TOML document. See the module docstring.
+
+    ``base_dir``: where relative paths of the file resolve (default: the directory of
+    ``source``).
+    """
     for k in data:
         if k not in TOP_LEVEL_KEYS:
             raise input_error(source, k, f"unknown key; allowed keys: {', '.join(TOP_LEVEL_KEYS)}")
@@ -166,8 +191,11 @@ def parse_sweep(data: dict, source: str) -> SweepConfig:
     if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
         raise input_error(source, "name", f"expected a plain directory name, got {name!r}")
     out = data.get("out")
-    if out is not None and (not isinstance(out, str) or not out):
+    if out is not None and (not isinstance(out, str) or not out.strip() or "\x00" in out):
         raise input_error(source, "out", f"expected a path string, got {out!r}")
+    base_dir = str(Path(source).resolve().parent) if base_dir is None else base_dir
+    if out is not None:
+        out = resolve_path(out, base_dir)
     desc = data.get("description", "")
     if not isinstance(desc, str):
         raise input_error(source, "description", f"expected a string, got {desc!r}")
@@ -192,10 +220,11 @@ def parse_sweep(data: dict, source: str) -> SweepConfig:
             fixed[k] = p.default
     ordered_axes = {k: axes[k] for k in exp.params if k in axes}
     cfg = SweepConfig(source=source, experiment=exp, name=name, seed=seed, out=out,
-                      fixed=fixed, axes=ordered_axes, description=desc)
+                      fixed=fixed, axes=ordered_axes, description=desc, base_dir=base_dir,
+                      given=tuple(k for k in exp.params if k in params))
     if exp.check is not None:
         for point in cfg.points():
-            problem = exp.check(point)
+            problem = exp.check(cfg.params_for(point))
             if problem:
                 k, msg = problem
                 raise input_error(source, f"params.{k}", msg)

@@ -36,6 +36,8 @@ class ChunkJob:
     ue_chunk: int | None = None
     data_dir: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    base_dir: str | None = None  # where the sweep file's relative paths resolve
+    relative: tuple[str, ...] = ()  # the path parameters written in the sweep file
 
 
 def run_chunk_job(job: ChunkJob) -> tuple[str, str | None]:
@@ -44,7 +46,7 @@ def run_chunk_job(job: ChunkJob) -> tuple[str, str | None]:
     if job.data_dir:
         os.environ["LTJAX_DATA_DIR"] = job.data_dir
     from ltjax.sweep.chunks import compute_chunk, save_chunk
-    from ltjax.sweep.parallel import ue_chunking
+    from ltjax.batching import ue_chunking
     from ltjax.sweep.registry import get_experiment
 
     exp = get_experiment(job.experiment)
@@ -53,7 +55,8 @@ def run_chunk_job(job: ChunkJob) -> tuple[str, str | None]:
     points = {i: p for i, p in zip(job.indices, job.points)}
     try:
         with ue_chunking(job.ue_chunk):
-            res = compute_chunk(exp, job.seed, list(job.indices), points)
+            res = compute_chunk(exp, job.seed, list(job.indices), points, base_dir=job.base_dir,
+                                relative=job.relative)
     except InputError as e:
         return "input", str(e)
     except NumericalError as e:

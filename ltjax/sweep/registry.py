@@ -1,62 +1,34 @@
-"""Experiment registry: name -> (typed parameter schema, point function, plots).
+"""Experiment registry: name -> (typed parameter class, point function, plots).
 
 An experiment is a pure function of one grid point::
 
-    fn(key: jax.Array, point: dict[str, Any]) -> Mapping[str, scalar | array]
+    fn(key: jax.Array, p: Params) -> Mapping[str, scalar | array]
 
-``key`` is ``fold_in(key(seed), point_index)``. Scalar metrics become columns
-of ``data.csv``; non-scalar arrays (curves, per-UE traces) are stored in
-``series.npz`` under ``"p{index:04d}/{metric}"``. Plot functions take the
-result directory (a ``pathlib.Path``), read ``data.csv`` / ``series.npz`` and
-write PNGs there; they must not import jax.
+``Params`` is the experiment's ``flax.struct`` parameter class (built with
+:func:`ltjax.params.field`; its schema validates sweep files), ``key`` is
+``fold_in(key(seed), point_index)``. Scalar metrics become columns of ``data.csv``;
+non-scalar arrays (curves, per-UE traces) are stored in ``series.npz`` under
+``"p{index:05d}/{metric}"``. Plot functions take the result directory (a
+``pathlib.Path``), read ``data.csv`` / ``series.npz`` and write PNGs there; they must not
+import jax and must not write anything but plots.
 
-Later issues add experiments by calling :func:`register_experiment` in a
-module listed in ``ltjax.experiments``; the runner never changes for them.
+Where experiments come from: the ``ltjax.experiments`` entry-point group. ltjax's own
+experiments are the package ``ltjax.experiments`` (declared in pyproject.toml); a user
+package registers its own the same way, or ``ltjax run --import MODULE`` imports a module
+that calls :func:`register_experiment`. The runner never changes for them, and this module
+imports no experiment itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
+import importlib
+from importlib import metadata
 from typing import Any, Callable, Mapping, Sequence
 
-# The value kinds a parameter may have. "*_list" kinds are one value that is a
-# list (e.g. layer sizes); a list of such lists is then a grid axis.
-KINDS = ("int", "float", "bool", "str", "int_list", "float_list")
+from ltjax.params import Param, build, schema
 
-
-@dataclasses.dataclass(frozen=True)
-class Param:
-    """Typed schema of one experiment parameter.
-
-    Attributes:
-      kind: one of ``KINDS``.
-      default: value used when the sweep file does not set the key.
-      doc: one line, with units.
-      choices: allowed values (for ``str``/``int``), or None.
-      lo, hi: inclusive numeric bounds (applied to every element of a list
-        kind), or None for unbounded.
-      lo_open: if True the lower bound is exclusive (e.g. a learning rate > 0).
-    """
-
-    kind: str
-    default: Any
-    doc: str = ""
-    choices: Sequence[Any] | None = None
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"Param kind {self.kind!r} not in {KINDS}")
-
-    def describe_range(self) -> str:
-        if self.choices is not None:
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        lo = "-inf" if self.lo is None else repr(self.lo)
-        hi = "inf" if self.hi is None else repr(self.hi)
-        return f"{'(' if self.lo_open or self.lo is None else '['}{lo}, {hi}{']' if self.hi is not None else ')'}"
+ENTRY_POINT_GROUP = "ltjax.experiments"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,70 +38,86 @@ class Experiment:
     Attributes:
       name: registry key, used as ``experiment = "..."`` in sweep files.
       description: one line for ``ltjax list``.
-      params: parameter schema.
-      fn: the point function.
+      params_cls: the ``flax.struct`` parameter class.
+      fn: the point function ``fn(key, p: params_cls) -> metrics``.
       plots: functions ``plot(result_dir) -> list[Path]``.
-      check: optional cross-parameter check ``check(point) -> (key, problem)``
-        or None, e.g. ``("snr_max_db", "must be > snr_min_db")``.
-      allow_nonfinite: metric names that may legitimately be NaN (e.g. a BLER
-        with no transmissions); all other metrics are checked finite.
+      check: optional cross-parameter check ``check(p) -> (key, problem) | None``,
+        e.g. ``("snr_max_db", "must be > snr_min_db")``.
+      allow_nonfinite: metric names that may legitimately be NaN (e.g. a BLER with no
+        transmissions); all other metrics are checked finite.
+      module: the module that registered it (for messages).
     """
 
     name: str
     description: str
-    params: Mapping[str, Param]
+    params_cls: type
     fn: Callable[..., Mapping[str, Any]]
     plots: tuple[Callable, ...] = ()
-    check: Callable[[dict], tuple[str, str] | None] | None = None
+    check: Callable[[Any], tuple[str, str] | None] | None = None
     allow_nonfinite: tuple[str, ...] = ()
+    module: str = ""
+
+    @property
+    def params(self) -> dict[str, Param]:
+        """``{name: Param}``: the schema of the parameter class."""
+        return schema(self.params_cls)
 
     def defaults(self) -> dict[str, Any]:
         return {k: p.default for k, p in self.params.items()}
 
+    def make_params(self, point: Mapping[str, Any], base_dir=None, relative: Sequence[str] = ()):
+        """The parameter object of a validated point dict (see :func:`ltjax.params.build`)."""
+        return build(self.params_cls, point, base_dir=base_dir, relative=relative)
+
 
 _REGISTRY: dict[str, Experiment] = {}
+_plugins_loaded = False
 
 
 def register_experiment(
     name: str,
     description: str,
-    params: Mapping[str, Param],
+    params: type,
     plots: Sequence[Callable] = (),
     check: Callable | None = None,
     allow_nonfinite: Sequence[str] = (),
 ):
-    """Decorator registering ``fn(key, point) -> metrics`` as an experiment."""
+    """Decorator registering ``fn(key, p) -> metrics`` as an experiment with parameter class ``params``."""
+    schema(params)  # fails at import time if a field was not declared with ltjax.params.field
 
     def wrap(fn):
-        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn and \
+                _REGISTRY[name].fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"experiment {name!r} registered twice")
-        _REGISTRY[name] = Experiment(
-            name=name,
-            description=description,
-            params=dict(params),
-            fn=fn,
-            plots=tuple(plots),
-            check=check,
-            allow_nonfinite=tuple(allow_nonfinite),
-        )
+        _REGISTRY[name] = Experiment(name=name, description=description, params_cls=params, fn=fn,
+                                     plots=tuple(plots), check=check,
+                                     allow_nonfinite=tuple(allow_nonfinite),
+                                     module=getattr(fn, "__module__", ""))
         return fn
 
     return wrap
 
 
-def get_experiment(name: str) -> Experiment | None:
-    from ltjax import experiments
+def load_plugins() -> None:
+    """Imports every module of the ``ltjax.experiments`` entry-point group, once."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        ep.load()
 
-    experiments.load_all()
+
+def import_module(name: str) -> None:
+    """Imports a user module that registers experiments (``ltjax run --import NAME``)."""
+    importlib.import_module(name)
+
+
+def get_experiment(name: str) -> Experiment | None:
+    load_plugins()
     return _REGISTRY.get(name)
 
 
 def all_experiments() -> dict[str, Experiment]:
-    from ltjax import experiments
-
-    experiments.load_all()
+    load_plugins()
     return dict(sorted(_REGISTRY.items()))
-
-
-def _is_finite_number(x) -> bool:
-    return not (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))

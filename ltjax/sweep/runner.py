@@ -1,10 +1,10 @@
 """Runs a validated sweep: grid points -> data.csv, series.npz, meta.json, plots.
 
 Keys: point ``i`` gets ``fold_in(key(seed), i)``; experiments fold in the UE
-index below that (``ltjax.sweep.parallel.map_ues``), so draws never depend on
+index below that (``ltjax.batching.map_ues``), so draws never depend on
 chunking, device count, process count or executor.
 
-Chunks and resume (issue #6, section 3): the grid points are computed in
+Chunks and resume : the grid points are computed in
 chunks of ``chunk_points`` points. Each finished chunk is saved atomically
 (temp, fsync, rename) to ``<parent>/.<name>.work/chunk-*.npz`` with the config
 hash and a digest (``ltjax.sweep.chunks``); ``manifest.json`` there holds the
@@ -44,8 +44,8 @@ from ltjax.sweep import chunks as ck
 from ltjax.sweep import distributed as dist
 from ltjax.sweep.config import SweepConfig
 from ltjax.sweep.executors import EXECUTORS, ChunkJob, run_ray, run_submitit
-from ltjax.sweep.io import atomic_write_bytes, atomic_write_json, atomic_write_text, environment, format_csv
-from ltjax.sweep.parallel import on_devices, ue_chunking
+from ltjax.io import atomic_write_bytes, atomic_write_json, atomic_write_text, environment, format_csv
+from ltjax.batching import on_devices, ue_chunking
 from ltjax.sweep.progress import Progress
 
 RESULTS_ROOT = Path("results")
@@ -155,7 +155,8 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
                     with contextlib.ExitStack() as stack:
                         if devices is not None:
                             stack.enter_context(on_devices(devices))
-                        res = ck.compute_chunk(cfg.experiment, cfg.seed, idx, points)
+                        res = ck.compute_chunk(cfg.experiment, cfg.seed, idx, points,
+                                               base_dir=cfg.base_dir, relative=cfg.path_keys())
                     blob = ck.encode_chunk(config_hash, res)
                     atomic_write_bytes(ck.chunk_path(work, idx), blob)
                     # Store what a resume would read back, so both give the same data.csv.
@@ -171,7 +172,8 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
             else:
                 jobs = [ChunkJob(cfg.experiment.name, cfg.seed, tuple(idx), tuple(points[i] for i in idx),
                                  str(work.resolve()), config_hash, ue_chunk, data_dir,
-                                 {k: v for k, v in os.environ.items() if k.startswith(("JAX_", "XLA_", "LTJAX_"))})
+                                 {k: v for k, v in os.environ.items() if k.startswith(("JAX_", "XLA_", "LTJAX_"))},
+                                 cfg.base_dir, cfg.path_keys())
                         for idx in todo]
 
                 def on_done(job):

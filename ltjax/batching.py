@@ -1,17 +1,23 @@
-"""Run a per-UE kernel over U UEs, sharded over the local devices, in chunks.
+"""The one batching boundary: run a per-UE kernel over U UEs, in chunks, sharded over devices.
 
-This is the one vmap/shard boundary experiments use for UE batches::
+Every batched path in ltjax (link engine, LightTune, link adaptation, beam LCM, benchmarks)
+goes through :func:`map_ues`::
 
-    out = map_ues(kernel, point_key, n_ues, *args, static={"n_symbols": 1000})
+    out = map_ues(kernel, point_key, n_ues, params, inputs, static={"n_periods": 20})
 
-``kernel(ue_key, *args, **static) -> pytree`` describes ONE UE (no batch
-axis). ``map_ues`` returns the same pytree with a leading UE axis of length
-``n_ues``, as host numpy arrays.
+The kernel contract is :data:`UEKernel`: ``kernel(ue_key, *args, **static) -> pytree``
+describes ONE UE (no batch axis), usually ``kernel(key, params, inputs, **static)`` with
+``params`` a traced ``flax.struct`` pytree (what a sweep varies) and ``static`` the hashable
+configuration that sets shapes or control flow. ``map_ues`` returns the same pytree with a
+leading UE axis of length ``n_ues``, as host numpy arrays. A kernel that must see a block
+of UEs at once (e.g. inference grouped by model across UEs) is declared ``batched=True``:
+it then receives the keys of a micro-batch ``[M]`` and returns outputs with a leading
+``[M]``; everything else (keys, chunking, sharding) is the same.
 
 Letters: U UEs, D local devices, M UEs per micro-batch (default 32),
 C UEs per chunk (a multiple of D * M).
 
-Reproducibility contract (issue #6, section 1): UE ``u`` always gets the key
+Reproducibility contract : UE ``u`` always gets the key
 ``fold_in(point_key, u)`` where ``point_key = fold_in(key(seed), point)`` is
 what the runner passes to the experiment. The draws of a UE therefore do not
 depend on U's padding, on the chunk size or on how many devices share the UE
@@ -27,8 +33,13 @@ for different shard sizes, which changes the last bits). Reductions over UEs
 are left to the caller, on the host, over the full ``[U, ...]`` array.
 ``tests/test_distributed_scaleout.py`` checks all this on 1, 4 and 8 devices.
 
-``jax.jit`` is applied here because this is an entry point of the runner
-(experiments are called from it); kernels themselves stay un-jitted.
+The shard_map runs with its varying-manual-axes check off (``check_vma=False``): the UE
+shards are independent by construction (nothing is reduced over the ``"ue"`` axis inside),
+so kernels need no "anchors" to make constant initial carries look varying.
+
+``jax.jit`` is applied here because this is the boundary that entry points (experiments,
+benchmarks, tests) call; kernels themselves stay un-jitted. Nothing here imports the sweep
+runner: it is a neutral module below the domain packages.
 """
 
 from __future__ import annotations
@@ -40,6 +51,11 @@ import threading
 from typing import Any, Callable, Hashable, Mapping
 
 import numpy as np
+
+# Kernel contract: kernel(ue_key, *args, **static) -> pytree of arrays for ONE UE
+# (usually kernel(key, params, inputs, **static)); with batched=True the keys and outputs
+# carry a leading micro-batch axis [M].
+UEKernel = Callable[..., Any]
 
 # The runner's UE chunk size (``ltjax run --ue-chunk``); None = all UEs at once.
 _DEFAULTS: dict[str, Any] = {"chunk_size": None}
@@ -105,7 +121,8 @@ def padded_size(n: int, multiple: int) -> int:
 
 
 @functools.lru_cache(maxsize=128)
-def _batched(kernel: Callable, static_items: tuple, n_args: int, micro: int, mesh_key: tuple):
+def _batched(kernel: Callable, static_items: tuple, n_args: int, micro: int, mesh_key: tuple,
+             batched: bool = False):
     """The compiled program for one chunk: (point_key, ue_index[C], *args) -> outputs [C, ...].
 
     Per device (``shard_map`` over the ``"ue"`` mesh axis) the C/D UEs of the
@@ -126,20 +143,24 @@ def _batched(kernel: Callable, static_items: tuple, n_args: int, micro: int, mes
     def one(point_key, ue, *args):
         return kernel(jax.random.fold_in(point_key, ue), *args, **static)
 
+    def block(point_key, b, *args):  # b: [micro] int32 UE indices
+        keys = jax.vmap(lambda u: jax.random.fold_in(point_key, u))(b)
+        return kernel(keys, *args, **static)
+
     def shard(point_key, ue, *args):  # ue: [C/D] int32, this device's UEs
         blocks = ue.reshape(-1, micro)  # [C/(D*micro), micro]
-        step = jax.vmap(one, in_axes=(None, 0) + (None,) * n_args)
+        step = block if batched else jax.vmap(one, in_axes=(None, 0) + (None,) * n_args)
         out = jax.lax.map(lambda b: step(point_key, b, *args), blocks)
         return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), out)
 
     spmd = jax.shard_map(shard, mesh=mesh, in_specs=(P(), P("ue")) + (P(),) * n_args,
-                         out_specs=P("ue"))
+                         out_specs=P("ue"), check_vma=False)
     return jax.jit(spmd)
 
 
-def map_ues(kernel: Callable, point_key, n_ues: int, *args,
+def map_ues(kernel: UEKernel, point_key, n_ues: int, *args,
             chunk_size: int | None = None, static: Mapping[str, Hashable] | None = None,
-            micro_batch: int = 32):
+            micro_batch: int = 32, batched: bool = False):
     """Runs ``kernel`` for UEs ``0..n_ues-1``; returns the stacked outputs ``[U, ...]`` (numpy).
 
     Args:
@@ -158,6 +179,8 @@ def map_ues(kernel: Callable, point_key, n_ues: int, *args,
         are bit-identical for any ``chunk_size`` and device count at a fixed
         ``micro_batch``; changing it may change float results in the last
         bits (integer outputs never change).
+      batched: the kernel takes a block of UE keys ``[M]`` (M = micro-batch) and
+        returns outputs with a leading ``[M]`` (see the module docstring).
 
     Returns:
       The kernel's pytree with a leading axis of length U, as numpy arrays.
@@ -175,7 +198,7 @@ def map_ues(kernel: Callable, point_key, n_ues: int, *args,
     chunk = padded_size(min(chunk or n_ues, n_ues), n_dev * micro)
     total = padded_size(n_ues, chunk)
     static_items = tuple(sorted((static or {}).items()))
-    fn = _batched(kernel, static_items, len(args), micro, tuple(d.id for d in mesh.devices.flat))
+    fn = _batched(kernel, static_items, len(args), micro, tuple(d.id for d in mesh.devices.flat), bool(batched))
     ue_sharding = NamedSharding(mesh, P("ue"))
     replicated = NamedSharding(mesh, P())
     key_r = jax.device_put(point_key, replicated)
