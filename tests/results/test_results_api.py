@@ -1,0 +1,57 @@
+"""ltjax.results.load and the run overlay plot, on a tiny awgn_ber sweep."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ltjax.errors import InputError
+from ltjax.plotting.overlay import overlay
+from ltjax.results import load
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    dirs = []
+    for seed in (1, 2):
+        f = root / f"s{seed}.toml"
+        f.write_text(f'experiment = "awgn_ber"\nseed = {seed}\n[params]\n'
+                     'snr_db = [0.0, 4.0]\nn_symbols = [200, 400]\n')
+        out = root / f"run{seed}"
+        r = subprocess.run([sys.executable, "-m", "ltjax", "run", str(f), "--out", str(out), "--no-progress"],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        dirs.append(out)
+    return dirs
+
+
+def test_load_types_columns(two_runs):
+    r = load(two_runs[0], as_frame=False)
+    assert r.params == ("snr_db", "n_symbols", "n_ues") and r.metrics == ("ber", "ber_theory", "bits")
+    assert r.column("point").dtype == np.int64 and r.column("n_symbols").dtype == np.int64
+    assert r.column("snr_db").dtype == np.float64 and r.column("bits").dtype == np.int64
+    assert r.column("ber").dtype == np.float64 and r.n_points == 4
+    assert r.meta["seed"] == 1 and r.meta["experiment"] == "awgn_ber"
+    np.testing.assert_array_equal(r.column("bits"), 2 * r.column("n_symbols") * r.column("n_ues"))
+
+
+def test_load_dataframe_when_pandas(two_runs):
+    pd = pytest.importorskip("pandas")
+    r = load(two_runs[0])
+    assert isinstance(r.table, pd.DataFrame) and str(r.table["n_symbols"].dtype) == "int64"
+
+
+def test_load_refuses_non_results(tmp_path):
+    with pytest.raises(InputError, match="not a result directory"):
+        load(tmp_path / "missing")
+    with pytest.raises(InputError, match="no meta.json"):
+        load(tmp_path)
+
+
+def test_overlay_two_runs(two_runs, tmp_path):
+    png = overlay(two_runs, "snr_db", "ber", by=["n_symbols"], out=tmp_path / "o.png", logy=True)
+    assert png.stat().st_size > 1000
+    with pytest.raises(InputError, match=r"--y nope: no such column"):
+        overlay(two_runs, "snr_db", "nope", out=tmp_path / "x.png")
