@@ -24,19 +24,23 @@ def test_peer_modules_import_without_optional_deps_and_report_availability(name)
 # ---- torch LightTune step == ltjax's ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("variant,impl,steps", [("one_step", "bmm", 2), ("standard", "vmap", 3)])
-def test_torch_lighttune_step_equals_ltjax(variant, impl, steps):
+@pytest.mark.parametrize("variant,impl,dtype,tol", [("one_step", "bmm", "float64", 1e-9),
+                                                     ("standard", "vmap", "float64", 1e-9),
+                                                     ("standard", "bmm", "float32", 1e-4)])
+def test_torch_lighttune_step_equals_ltjax(variant, impl, dtype, tol):
     pytest.importorskip("torch")
     from ltjax.bench.peers.torch_lighttune import check_against_ltjax
 
-    r = check_against_ltjax(num_ues=32, variant=variant, impl=impl, steps=steps, seed=3)
-    # float32: weights are O(0.3); the two sides differ only in summation order.
-    assert r["max_abs_diff"] <= 2e-6, r
-    assert r["max_abs_diff_moments"] <= 2e-6, r
+    r = check_against_ltjax(num_ues=24, variant=variant, impl=impl, steps=3, seed=3, dtype=dtype)
+    # float64: identical semantics up to round-off. float32: weights are O(0.3), but Adam's
+    # g / (|g| + eps) amplifies the rounding of a nearly cancelling gradient element (see
+    # check_against_ltjax), so a few weights differ by ~1e-5.
+    assert r["max_abs_diff"] <= tol, r
+    assert r["max_abs_diff_moments"] <= tol, r
     assert r["y_hat_mismatches"] == 0 and r["updated_mismatches"] == 0, r
     # the check has teeth: updates happened and moved weights far more than the tolerance
     assert 0 < r["n_updates"] < r["ue_steps"], r
-    assert r["max_abs_update"] > 1e3 * max(r["max_abs_diff"], 1e-9), r
+    assert r["max_abs_update"] > 100 * tol, r
 
 
 def test_torch_lighttune_bmm_equals_vmap_with_own_negatives():
@@ -106,7 +110,8 @@ def test_torch_mnist_ff_matches_ltjax_training():
 
     if not (mf.default_data_dir() / "t10k-labels-idx1-ubyte.gz").exists():
         pytest.skip(f"MNIST not found at {mf.default_data_dir()}")
-    r = mf.train_vs_ltjax(n_train=200, steps_per_layer=3, seed=0)
+    # n_test = n_train: one compiled accuracy call serves both splits
+    r = mf.train_vs_ltjax(n_train=200, steps_per_layer=3, seed=0, n_test=200)
     t, j = r["torch"], r["ltjax"]
     np.testing.assert_allclose(t["final_loss"], j["final_loss"], rtol=1e-4)
     # same init, negatives and updates: predictions agree up to rare float32 near-ties

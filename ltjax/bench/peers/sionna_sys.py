@@ -106,17 +106,18 @@ def make_sinr(n_ue: int, n_slots: int = SLOTS_PER_PERIOD, snr_db: float = SNR_DB
 class SionnaSysPeriod:
     """Sionna's per-slot SYS loop for U UEs: EESM -> PHYAbstraction (BLER, ACK/NACK) -> OLLA.
 
-    Built once (loading and interpolating the BLER tables takes seconds: ``setup_s``);
+    Built once (loading and interpolating the BLER tables takes seconds: ``setup_s``;
+    ``phy_kwargs`` go to ``PHYAbstraction``, e.g. coarser interpolation grids for tests);
     :meth:`run` plays one period from a fresh OLLA state. With a TDL block given, each
     period first draws the period's channel and its MRC SINR inside the call.
     """
 
-    def __init__(self, n_ue: int, bler_target: float = 0.1, tdl=None, chunk: int = 100):
+    def __init__(self, n_ue: int, bler_target: float = 0.1, tdl=None, chunk: int = 100, **phy_kwargs):
         import torch
         from sionna.sys import EESM, OuterLoopLinkAdaptation, PHYAbstraction
 
         t0 = time.perf_counter()
-        self.phy = PHYAbstraction()
+        self.phy = PHYAbstraction(**phy_kwargs)
         self.eesm = EESM()
         self.olla = OuterLoopLinkAdaptation(self.phy, num_ut=n_ue, bler_target=bler_target)
         self.setup_s = time.perf_counter() - t0
@@ -237,9 +238,14 @@ def time_sionna_sys(n_ue: int = 1000, n_slots: int = SLOTS_PER_PERIOD, repeats: 
     return report
 
 
+# Coarse interpolation grids: PHYAbstraction's default grids take ~10-20 s to build on 2 cores.
+COARSE_TABLES = {"snr_db_interp_min_max_delta": (-5, 30.01, 0.5), "cbs_interp_min_max_delta": (24, 8448, 1000),
+                 "bler_interp_delta": 0.05}
+
+
 def quick_check(n_ue: int = 8, n_slots: int = 4) -> dict[str, Any]:
-    """A few slots on a few UEs, for tests: shapes and ranges of the SYS loop's outputs."""
+    """A few slots on a few UEs with coarse BLER grids, for tests: shapes and ranges of the outputs."""
     sinr = make_sinr(n_ue, n_slots, chunk=n_ue)
-    out = SionnaSysPeriod(n_ue).run(sinr)
+    out = SionnaSysPeriod(n_ue, **COARSE_TABLES).run(sinr)
     return {"sinr_shape": tuple(sinr.shape), "n_ack": np.asarray(out["n_ack"]), "mcs": np.asarray(out["mcs"]),
             "mean_tbler": np.asarray(out["mean_tbler"])}

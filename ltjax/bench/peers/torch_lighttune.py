@@ -1,7 +1,7 @@
 """The LightTune step (Alg. 1 of Ali & Penna) written batched in PyTorch, as a PyTorch user would.
 
 Same algorithm and semantics as :func:`ltjax.lighttune.lighttune_step_ues` with the BLER
-model's settings (:func:`ltjax.lighttune.model.default_lt`): per-UE FF MLP [13, 32, 32]
+model's settings (``ltjax.lighttune.model.default_spec``, formerly ``default_lt``): per-UE FF MLP [13, 32, 32]
 (12 features + the label appended as the value ``(P - 0.5) * 10``), K = 11 candidate
 BLER classes, length normalisation of every layer's input, mean goodness, prediction
 eq. (5) as the argmax over labels of the goodness summed over layers, trigger
@@ -70,14 +70,78 @@ class TorchLT:
     label_scale: float = 10.0
 
     @classmethod
-    def from_params(cls, params) -> "TorchLT":
-        """From a :class:`ltjax.lighttune.LightTuneParams` (append label mode only)."""
-        if params.label_mode != "append":
+    def from_ltjax(cls, spec, params) -> "TorchLT":
+        """From ltjax's model description and online hyper-parameters (append label mode only).
+
+        ``spec`` (``FFSpec``: labels, label encoding, threshold, loss, goodness, normalisation,
+        prediction rule) and ``params`` (``LightTuneParams``: delta, lr, Adam, variant, negative
+        rule, error metric); with ltjax's older single ``LightTuneParams`` pass it twice.
+        """
+        if spec.label_mode != "append":
             raise ValueError("torch_lighttune supports label_mode='append' only (the BLER model's)")
-        return cls(**{f.name: (tuple(getattr(params, f.name)) if f.name == "labels"
-                               else (float(getattr(params, f.name)) if f.type == "float"
-                                     else getattr(params, f.name)))
-                      for f in dataclasses.fields(cls)})
+        out = {}
+        for f in dataclasses.fields(cls):
+            src = params if hasattr(params, f.name) else spec
+            v = getattr(src, f.name)
+            out[f.name] = tuple(float(a) for a in v) if f.name == "labels" else (
+                float(v) if f.type == "float" else v)
+        return cls(**out)
+
+
+class LtjaxSide:
+    """ltjax's LightTune step for U UEs with the BLER model's settings, across ltjax's two APIs.
+
+    ltjax's LightTune API is being split into a fixed model description (``FFSpec``,
+    ``default_spec``) and online hyper-parameters (``LightTuneParams``); before, one
+    ``LightTuneParams`` (``default_lt``) held both and ``lighttune_step_ues`` batched the step.
+    This adapter gives the peer one surface over either: ``spec``, ``params``, ``cfg``
+    (:class:`TorchLT`), ``init_states(model, U)``, ``step_ues(key, states, x, y)`` (UE u uses
+    ``fold_in(key, u)``, as ltjax's batching does) and ``predict_ues(model, x)``.
+    """
+
+    def __init__(self, variant: str = "one_step"):
+        import jax
+        import jax.numpy as jnp
+
+        from ltjax.lighttune import step as lts
+
+        self.variant = variant
+        self.new_api = hasattr(lts, "FFSpec")
+        if self.new_api:
+            from ltjax.lighttune.model import default_spec
+
+            self.spec, self.params = default_spec(), lts.LightTuneParams(variant=variant)
+            one = lambda k, st, x, y: lts.lighttune_step(k, st, x, y, self.spec, self.params)  # noqa: E731
+            pred = lambda m, x: lts.predict_class(m, x, self.spec)  # noqa: E731
+            init = lambda model: lts.init_ue_state(model, self.params)  # noqa: E731
+        else:
+            from ltjax.lighttune.model import default_lt
+
+            self.params = dataclasses.replace(default_lt(), variant=variant)
+            self.spec = self.params
+            one = lambda k, st, x, y: lts.lighttune_step(k, st, x, y, self.params)  # noqa: E731
+            pred = lambda m, x: lts.predict_ue(m, x, self.params)  # noqa: E731
+            init = lambda model: lts.init_ue_state(model, variant)  # noqa: E731
+        self.cfg = TorchLT.from_ltjax(self.spec, self.params)
+        self._one, self._pred, self._init = one, pred, init
+        self._jnp = jnp
+        self._jax = jax
+
+    def init_states(self, model, num_ues: int):
+        """Every UE its own copy of ``model`` (materialised, leading [U]) and fresh optimiser state."""
+        jax, jnp = self._jax, self._jnp
+        st = self._init(model)
+        return jax.tree_util.tree_map(lambda a: jnp.array(jnp.broadcast_to(a, (num_ues,) + jnp.shape(a))), st)
+
+    def step_ues(self, key, states, x, y):
+        """Alg. 1 for U UEs (vmapped); x [U, d], y [U]; returns (states, StepOutputs with [U])."""
+        jax, jnp = self._jax, self._jnp
+        keys = jax.vmap(lambda u: jax.random.fold_in(key, u))(jnp.arange(x.shape[0]))
+        return jax.vmap(self._one)(keys, states, x, y)
+
+    def predict_ues(self, model, x):
+        """Eq. (5) with one shared model for U UEs: x [U, d] -> [U] int32."""
+        return self._jax.vmap(lambda xi: self._pred(model, xi))(x)
 
 
 def _torch():
@@ -150,8 +214,9 @@ def _adam(p, g, m, v, count, cfg: TorchLT):
     if cfg.variant == "standard":
         m = cfg.b1 * m + (1.0 - cfg.b1) * g
         v = cfg.b2 * v + (1.0 - cfg.b2) * g * g
-        c1 = 1.0 - torch.pow(cfg.b1, count)
-        c2 = 1.0 - torch.pow(cfg.b2, count)
+        # The bias corrections in float32 whatever the dtype, cast after, as ltjax.optim does.
+        c1 = (1.0 - torch.pow(cfg.b1, count.float())).to(p.dtype)
+        c2 = (1.0 - torch.pow(cfg.b2, count.float())).to(p.dtype)
         return p - cfg.lr * (m / c1) / (torch.sqrt(v / c2) + cfg.eps), m, v
     # Eq. (9) literally, one Adam step from zero moments with t_A = 1, as ltjax.optim does.
     m1 = (1.0 - cfg.b1) * g
@@ -351,13 +416,20 @@ def _max_abs(a_list, b_list) -> float:
 
 
 def check_against_ltjax(num_ues: int = 64, variant: str = "one_step", impl: str = "bmm", steps: int = 3,
-                        seed: int = 0) -> dict[str, Any]:
+                        seed: int = 0, dtype: str = "float32") -> dict[str, Any]:
     """Runs ltjax's LightTune step and the torch step on the same inputs; returns the differences.
 
     Every UE gets its own weights (the initial model plus a per-UE perturbation, so a step that
-    mixed UEs up would show), the BLER model's settings (:func:`default_lt`) with ``variant``,
+    mixed UEs up would show), the BLER model's settings (see :func:`ltjax_side`) with ``variant``,
     fresh standardised-like features and uniformly random truths each step. ltjax draws its
     negatives from its keys; the torch step is given exactly those (``y_neg``).
+
+    ``dtype="float64"`` runs both sides in double precision (ltjax under ``jax.enable_x64``).
+    Why both: the Adam step g / (|g| + eps) (eq. 9, and eq. 8 at its first step) amplifies a
+    float32 rounding difference in a gradient element that nearly cancels between the positive
+    and the negative sample (|g| ~ 1e-7) by up to lr / eps; two correct float32 codes that sum
+    in different orders then differ by ~1e-5 in a few weights. In float64 the same amplified
+    difference stays below ~1e-9, which shows the semantics are identical.
 
     Returns:
       ``{"max_abs_diff": largest |w_torch - w_ltjax| over weights and biases after every step,
@@ -368,31 +440,38 @@ def check_against_ltjax(num_ues: int = 64, variant: str = "one_step", impl: str 
       "n_updates": UE-steps that triggered (ltjax), "ue_steps", "variant", "impl"}``.
     """
     import jax
+
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    with jax.enable_x64(dtype == "float64"):
+        return _check(num_ues, variant, impl, steps, seed, dtype)
+
+
+def _check(num_ues, variant, impl, steps, seed, dtype) -> dict[str, Any]:
+    import jax
     import jax.numpy as jnp
 
     from ltjax import ff
-    from ltjax import lighttune as lt
-    from ltjax.lighttune.model import default_lt
 
     torch = _torch()
-    params = dataclasses.replace(default_lt(), variant=variant)
-    cfg = TorchLT.from_params(params)
-    model = ff.init(jax.random.key(seed), SIZES)
-    states = lt.broadcast_ue_state(lt.init_ue_state(model, variant), num_ues)
+    side = LtjaxSide(variant)
+    cfg = side.cfg
+    model = ff.init(jax.random.key(seed), SIZES, dtype=jnp.dtype(dtype))
+    states = side.init_states(model, num_ues)
     k_pert, k_run = jax.random.split(jax.random.key(seed + 1))
-    pert = [{n: 0.05 * jax.random.normal(jax.random.fold_in(k_pert, 2 * i + j), (num_ues,) + a.shape)
+    pert = [{n: 0.05 * jax.random.normal(jax.random.fold_in(k_pert, 2 * i + j), (num_ues,) + a.shape, a.dtype)
              for j, (n, a) in enumerate(sorted(layer.items()))} for i, layer in enumerate(model)]
     states = states.replace(params=[{n: layer[n] + p[n] for n in layer} for layer, p in zip(model, pert)])
     states = jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), states)
     tstate = state_from_ltjax(states)
-    step = jax.jit(lambda st, k, x, y: lt.lighttune_step_ues(k, st, x, y, params))
+    step = jax.jit(lambda st, k, x, y: side.step_ues(k, st, x, y))
     torch_step = STEPS[impl]
     diff_w = diff_m = moved = 0.0
     n_yhat = n_upd_mis = n_upd = 0
     rng = np.random.default_rng(seed)
     for t in range(steps):
         before = [np.asarray(l["w"]) for l in states.params]
-        x = rng.standard_normal((num_ues, SIZES[0] - 1)).astype(np.float32)
+        x = rng.standard_normal((num_ues, SIZES[0] - 1)).astype(dtype)
         y = rng.integers(0, len(cfg.labels), num_ues).astype(np.int32)
         states, out = step(states, jax.random.fold_in(k_run, t), jnp.asarray(x), jnp.asarray(y))
         tstate, tout = torch_step(tstate, torch.from_numpy(x), torch.from_numpy(y), cfg,
@@ -413,7 +492,7 @@ def check_against_ltjax(num_ues: int = 64, variant: str = "one_step", impl: str 
     return {"max_abs_diff": diff_w, "max_abs_diff_moments": diff_m, "max_abs_update": moved,
             "y_hat_mismatches": n_yhat,
             "updated_mismatches": n_upd_mis, "n_updates": n_upd, "ue_steps": num_ues * steps,
-            "variant": variant, "impl": impl, "num_ues": num_ues, "steps": steps}
+            "variant": variant, "impl": impl, "num_ues": num_ues, "steps": steps, "dtype": dtype}
 
 
 # ---- timing -------------------------------------------------------------------------------------------
@@ -426,16 +505,14 @@ def _bench_inputs(num_ues: int, variant: str, seed: int = 0):
     import jax.numpy as jnp
 
     from ltjax import ff
-    from ltjax import lighttune as lt
-    from ltjax.lighttune.model import default_lt
 
-    params = dataclasses.replace(default_lt(), variant=variant)
+    side = LtjaxSide(variant)
     model = ff.init(jax.random.key(seed), SIZES)
     x = jax.random.normal(jax.random.key(seed + 1), (num_ues, SIZES[0] - 1))
-    y_hat = jax.jit(jax.vmap(lambda xi: lt.predict_ue(model, xi, params)))(x)
-    k = len(params.labels)
+    y_hat = jax.jit(side.predict_ues)(model, x)
+    k = len(side.cfg.labels)
     y = jnp.where(jnp.arange(num_ues) % 2 == 0, y_hat, (y_hat + 5) % k).astype(jnp.int32)
-    return params, model, x, y
+    return side, model, x, y
 
 
 def time_vs_ltjax(num_ues: int = 1000, variant: str = "one_step", repeats: int = 3, threads: int = 2,
@@ -450,17 +527,15 @@ def time_vs_ltjax(num_ues: int = 1000, variant: str = "one_step", repeats: int =
     import jax
     import jax.numpy as jnp
 
-    from ltjax import lighttune as lt
     from ltjax.bench.peers.timing import compare
 
     torch = _torch()
     set_torch_threads(threads)
-    params, model, x, y = _bench_inputs(num_ues, variant)
-    cfg = TorchLT.from_params(params)
-    states = lt.broadcast_ue_state(lt.init_ue_state(model, variant), num_ues)
-    box = {"jax": jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), states)}
+    side, model, x, y = _bench_inputs(num_ues, variant)
+    cfg = side.cfg
+    box = {"jax": side.init_states(model, num_ues)}
     # Donated, as in ``ltjax bench lighttune-step``: the step updates the states in place.
-    step = jax.jit(lambda st, k, x, y: lt.lighttune_step_ues(k, st, x, y, params), donate_argnums=(0,))
+    step = jax.jit(lambda st, k, x, y: side.step_ues(k, st, x, y), donate_argnums=(0,))
     key = jax.random.key(42)
     first_out = {}
 
@@ -484,7 +559,8 @@ def time_vs_ltjax(num_ues: int = 1000, variant: str = "one_step", repeats: int =
     report = compare(fns, repeats=repeats, work=float(num_ues))
     report["wall_s"] = time.perf_counter() - t0
     report["setup"] = {"num_ues": num_ues, "variant": variant, "sizes": list(SIZES), "labels": len(cfg.labels),
-                       "settings": "default_lt (mean goodness, length normalisation, (P-0.5)*10, quadratic, "
+                       "ltjax_api": "FFSpec + LightTuneParams" if side.new_api else "LightTuneParams",
+                       "settings": "BLER model (mean goodness, length normalisation, (P-0.5)*10, quadratic, "
                                    "T=9, sum over layers), delta 0.3, lr 0.03",
                        "update_fraction_first_call": first_out, "rate_unit": "UE-steps/s",
                        "torch_threads": torch.get_num_threads()}
