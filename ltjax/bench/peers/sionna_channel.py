@@ -122,13 +122,14 @@ def sionna_freq_response(tdl, n_ue: int, n_slots: int, out=None, chunk: int = 10
     from sionna.phy.channel import cir_to_ofdm_channel
 
     freqs = torch.as_tensor(rb_frequencies_hz(n_rb), dtype=torch.float32)
-    if out is None:
-        out = torch.empty((n_ue, 1, tdl._num_rx_ant, 1, tdl._num_tx_ant, n_slots, n_rb), dtype=torch.complex64)
     with torch.inference_mode():
         for u0 in range(0, n_ue, chunk):
             n = min(chunk, n_ue - u0)
             a, tau = tdl(batch_size=n, num_time_steps=n_slots, sampling_frequency=1.0 / SLOT_S)
-            out[u0:u0 + n] = cir_to_ofdm_channel(freqs, a, tau, normalize=False)
+            h = cir_to_ofdm_channel(freqs, a, tau, normalize=False)
+            if out is None:  # the antenna counts are the TDL block's: take the layout from its output
+                out = torch.empty((n_ue,) + tuple(h.shape[1:]), dtype=h.dtype)
+            out[u0:u0 + n] = h
     return out
 
 

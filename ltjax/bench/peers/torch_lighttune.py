@@ -160,7 +160,7 @@ def init_state(weights: list[dict], num_ues: int | None, variant: str, dtype=Non
     dtype = dtype or torch.float32
 
     def t(a):
-        a = torch.as_tensor(np.asarray(a), dtype=dtype)
+        a = torch.as_tensor(np.array(a), dtype=dtype)
         if num_ues is not None:
             a = a.unsqueeze(0).expand((num_ues,) + tuple(a.shape))
         return a.contiguous().clone()
