@@ -7,6 +7,8 @@ optional (the ``bench`` extra); their tests skip when they are missing.
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -19,6 +21,20 @@ def test_peer_modules_import_without_optional_deps_and_report_availability(name)
     mod = importlib.import_module(f"ltjax.bench.peers.{name}")
     ok, reason = mod.available()
     assert isinstance(ok, bool) and isinstance(reason, str) and reason
+
+
+def test_peer_modules_import_and_report_unavailable_when_torch_and_sionna_are_missing():
+    # A fresh interpreter in which importing torch or sionna fails, as on a machine without the extra.
+    code = ("import sys\n"
+            "sys.modules['torch'] = None\nsys.modules['sionna'] = None\n"
+            "import importlib\n"
+            f"for name in {PEER_MODULES!r}:\n"
+            "    ok, why = importlib.import_module('ltjax.bench.peers.' + name).available()\n"
+            "    assert ok is False and why, (name, ok, why)\n"
+            "import ltjax.bench.roofline, ltjax.bench.peers.timing\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
 # ---- torch LightTune step == ltjax's ------------------------------------------------------------
@@ -189,5 +205,5 @@ def test_compare_alternates_and_reports_median_and_spread():
     assert rep["ratio_of_medians"]["a"] == 1.0
     env = rep["environment"]
     assert env["cpu_count"] >= 1
-    if "jax" in __import__("sys").modules:
+    if "jax" in sys.modules:
         assert "jax_device" in env

@@ -23,7 +23,11 @@ import importlib.util
 
 def has_module(name: str) -> tuple[bool, str]:
     """(True, version) when ``name`` is importable, else (False, why); imports it only to read its version."""
-    if importlib.util.find_spec(name) is None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError) as e:  # ValueError: sys.modules[name] is None (import blocked)
+        return False, f"{name} cannot be imported: {type(e).__name__}: {e}"
+    if spec is None:
         return False, f"{name} is not installed (pip install 'ltjax[bench]')"
     try:
         mod = importlib.import_module(name)
