@@ -1,8 +1,8 @@
 """The LightTune step (Alg. 1 of Ali & Penna) written batched in PyTorch, as a PyTorch user would.
 
-Same algorithm and semantics as :func:`ltjax.lighttune.lighttune_step_ues` with the BLER
-model's settings (``ltjax.lighttune.model.default_spec``, formerly ``default_lt``): per-UE FF MLP [13, 32, 32]
-(12 features + the label appended as the value ``(P - 0.5) * 10``), K = 11 candidate
+Same algorithm and semantics as ltjax's ``lighttune_step`` vmapped over UEs, with the BLER
+model's settings (``ltjax.lighttune.model.default_spec``; ``default_lt`` in the older API,
+see :class:`LtjaxSide`): per-UE FF MLP [13, 32, 32] (12 features + the label appended as the value ``(P - 0.5) * 10``), K = 11 candidate
 BLER classes, length normalisation of every layer's input, mean goodness, prediction
 eq. (5) as the argmax over labels of the goodness summed over layers, trigger
 ``|P_hat - P+| + 1e-6 >= delta``, one positive and one negative sample, the closed-form
@@ -50,7 +50,8 @@ def available() -> tuple[bool, str]:
 
 @dataclasses.dataclass(frozen=True)
 class TorchLT:
-    """The LightTune settings the torch step needs (a plain copy of :class:`LightTuneParams`' fields)."""
+    """The LightTune settings the torch step needs: a plain copy of ltjax's ``FFSpec`` and
+    ``LightTuneParams`` fields, defaulting to the BLER model's (:meth:`from_ltjax`)."""
 
     delta: float = 0.3
     threshold: float = 9.0
@@ -525,7 +526,6 @@ def time_vs_ltjax(num_ues: int = 1000, variant: str = "one_step", repeats: int =
     (rates in UE-steps/s) plus ``setup`` and the ltjax update fraction of the first call.
     """
     import jax
-    import jax.numpy as jnp
 
     from ltjax.bench.peers.timing import compare
 
