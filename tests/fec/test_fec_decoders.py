@@ -39,7 +39,7 @@ def _bpsk_llr(d, es_n0_db, seed):
     return 2.0 * y / sigma2
 
 
-CODES = [(1, 4, "layered"), (1, 26, "layered"), (2, 6, "layered"), (2, 40, "layered"),
+CODES = [(1, 26, "layered"), (2, 6, "layered"), (2, 40, "layered"),
          (1, 26, "flooding"), (2, 6, "flooding")]
 
 

@@ -1,0 +1,138 @@
+"""Per-RE link-level chain (LMMSE, layers, TB coding) and BLER curves."""
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ltjax.fec import DecoderConfig, TbCodingConfig, tb_decode, tb_encode
+from ltjax.linklevel import (LinkConfig, awgn_batch_fn, bler_curve, channel_batch_fn,
+                             code_block_link_config, lmmse_equalize, mcs_link_config,
+                             simulate_tb_awgn, wilson_interval)
+from ltjax.linklevel.mimo import effective_channel
+from ltjax.phy.sinr import lmmse_sinr
+
+B = 16
+
+
+def _rand_cn(key, shape):
+    return jax.random.normal(key, shape, jnp.complex64)
+
+
+@pytest.mark.parametrize("v", [1, 2])
+def test_lmmse_sinr_matches_phy_abstraction(v):
+    k1, k2 = jax.random.split(jax.random.key(v))
+    h = _rand_cn(k1, (12, 2, 4))
+    w = _rand_cn(k2, (4, v))
+    w = w / jnp.linalg.norm(w)
+    nv = 0.05
+    both = jax.jit(lambda h, w: (lmmse_equalize(jnp.zeros((12, 2), jnp.complex64),
+                                                effective_channel(h, w), nv)[1],
+                                 lmmse_sinr(h, w, nv)))
+    sinr, ref = both(h, w)
+    np.testing.assert_allclose(np.asarray(sinr), np.asarray(ref), rtol=2e-4)
+
+
+def test_lmmse_is_exact_without_noise_unbiased_and_its_sinr_is_the_residual():
+    g = _rand_cn(jax.random.key(0), (6, 2, 2))
+    n = 4000
+
+    @jax.jit
+    def moments(key, nv):
+        kx, kn = jax.random.split(key)
+        xs = (jnp.sign(jax.random.normal(kx, (n, 6, 2, 2))) @ jnp.array([1, 1j])
+              / math.sqrt(2)).astype(jnp.complex64)  # QPSK, unit energy
+        ys = jnp.einsum("nrv,knv->knr", g, xs) + _rand_cn(kn, (n, 6, 2)) * jnp.sqrt(nv)
+        xh, sinr = jax.vmap(lambda y: lmmse_equalize(y, g, nv))(ys)
+        return (sinr[0], jnp.max(jnp.abs(xh - xs)), jnp.mean(xh * jnp.conj(xs), axis=0),
+                jnp.mean(jnp.abs(xh - xs) ** 2, axis=0))
+
+    assert float(moments(jax.random.key(1), 1e-8)[1]) < 1e-2  # exact without noise
+    # With random unit-energy symbols and noise: E[x^ x*] = E|x|^2 (unbiased) and
+    # E|x^ - x|^2 = 1 / SINR per RE and layer. Tolerances: 5 sigma of the n-sample means.
+    sinr, _, gain, resid = (np.asarray(v) for v in moments(jax.random.key(2), 0.3))
+    assert np.all(np.abs(gain - 1.0) < 5 * np.sqrt((1 + 1 / sinr) / n))
+    assert np.all(np.abs(resid * sinr - 1.0) < 5 / np.sqrt(n))
+
+
+@functools.lru_cache(maxsize=None)
+def _small_cfg():
+    # 2 x 2 x 1 RB-sized TB: 16QAM, 2 layers, 72 REs -> G = 576, A = 256 (BG2, Z = 44 / C = 1).
+    coding = TbCodingConfig(tbs=256, g_bits=72 * 2 * 4, qm=4, n_layers=2, rate=0.45)
+    return LinkConfig(coding=coding, decoder=DecoderConfig(max_iter=20))
+
+
+def test_tb_chain_noiseless_with_several_code_blocks():
+    # C = 3 code blocks on BG1 (A = 20016 > 8448 - 24) with unequal E_r; LLRs from the bits.
+    cfg = TbCodingConfig(tbs=20016, g_bits=2 * (3 * 4500 + 1), qm=2, rate=0.7)
+    s = cfg.segmentation
+    assert (s.bg, s.n_cb) == (1, 3) and len(set(cfg.e_bits)) == 2
+    a = np.random.default_rng(0).integers(0, 2, cfg.tbs)
+    f = jax.jit(lambda x: tb_encode(cfg, x))(a)
+    res = jax.jit(lambda l: tb_decode(cfg, l))(6.0 * (1.0 - 2.0 * f.astype(jnp.float32)))
+    assert np.array_equal(np.asarray(res.bits), a) and bool(res.tb_crc_ok)
+    assert np.all(np.asarray(res.cb_crc_ok))
+
+
+def test_mimo_two_layers_decodes_at_high_snr_and_fails_at_low_snr():
+    cfg = _small_cfg()
+    k_h, k_w, k_run = jax.random.split(jax.random.key(1), 3)
+    h = _rand_cn(k_h, (cfg.n_re, 2, 2))
+    w = jnp.eye(2, dtype=jnp.complex64) / math.sqrt(2)
+    fn = jax.jit(lambda k, snr_db, ev: channel_batch_fn(cfg, h, w, err_var=ev)(k, snr_db))
+    keys = jax.random.split(k_run, 8)
+    good = fn(keys, 35.0, 0.0)
+    bad = fn(keys, -5.0, 0.0)
+    assert not np.any(np.asarray(good.error)) and np.all(np.asarray(good.crc_ok))
+    assert np.all(np.asarray(bad.error)) and not np.any(np.asarray(bad.crc_ok))
+    # Channel-estimation error lowers the post-equalisation SINR.
+    noisy_est = fn(keys, 35.0, 0.05)
+    assert float(jnp.mean(noisy_est.sinr_db)) < float(jnp.mean(good.sinr_db)) - 3.0
+
+
+def test_single_tb_wrapper_and_waterfall():
+    cfg = LinkConfig(coding=TbCodingConfig(tbs=40, g_bits=120, qm=2, rate=0.33))
+    keys = jax.random.split(jax.random.key(2), B)
+    res = jax.jit(jax.vmap(lambda k: simulate_tb_awgn(k, cfg, -1.0)))(keys)
+    n_err = int(np.sum(np.asarray(res.error)))
+    assert 0 < n_err < B  # the SNR sits on the waterfall, so both outcomes occur
+    # A CRC pass with wrong bits would be an undetected error: none at this size.
+    assert np.array_equal(np.asarray(res.crc_ok), ~np.asarray(res.error))
+    assert np.all(np.asarray(res.bit_errors)[np.asarray(res.error)] > 0)
+
+
+def test_wilson_interval():
+    lo, hi = wilson_interval(10, 100)
+    np.testing.assert_allclose([lo, hi], [0.0552, 0.1744], atol=1e-4)  # textbook values
+    lo, hi = wilson_interval(0, 1000)
+    assert lo == 0.0 and 0.0037 < hi < 0.0039  # ~ z^2 / n
+    lo, hi = wilson_interval([5, 50], [50, 50])
+    assert np.all(lo <= np.array([0.1, 1.0])) and np.all(hi >= np.array([0.1, 1.0]))
+
+
+def test_tiny_bler_curve_stop_rule_and_reproducibility():
+    cfg = code_block_link_config(136, rate=0.4, qm=2)
+    assert cfg.coding.segmentation.n_cb == 1 and cfg.coding.segmentation.k_prime == 136
+    fn = jax.jit(awgn_batch_fn(cfg))
+    kw = dict(batch=B, min_errors=12, max_blocks=96)
+    curve = bler_curve(jax.random.key(3), fn, [-3.0, 0.0, 6.0], **kw)
+    assert np.all((curve.n_errors >= 12) | (curve.n_blocks >= 96))
+    assert np.all(curve.n_blocks % B == 0) and np.all(curve.n_blocks <= 96)
+    assert curve.bler[0] > 0.5 and curve.n_errors[2] == 0  # waterfall between -3 and 6 dB
+    assert np.all(curve.ci_low <= curve.bler) and np.all(curve.bler <= curve.ci_high)
+    again = bler_curve(jax.random.key(3), fn, [-3.0, 0.0, 6.0], **kw)
+    assert np.array_equal(again.n_errors, curve.n_errors)
+    stop = bler_curve(jax.random.key(3), fn, [-3.0, 6.0, 7.0], stop_below=0.05, **kw)
+    assert stop.n_blocks[2] == 0 and np.isnan(stop.bler[2])
+
+
+def test_mcs_config_uses_the_phy_tbs():
+    from ltjax.phy.tbs import n_re_per_prb, tbs
+
+    cfg = mcs_link_config(9, 10)
+    assert cfg.coding.tbs == tbs(10, n_re_per_prb(13, 1), 2, 679, 1)
+    assert cfg.coding.g_bits == 10 * n_re_per_prb(13, 1) * 2
+    assert cfg.coding.qm == 2 and abs(cfg.coding.rate - 679 / 1024) < 1e-12
