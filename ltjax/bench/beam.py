@@ -1,4 +1,4 @@
-"""Benchmarks of the beam/LCM issue: ``beam-train`` (54 models vmapped vs sequential) and ``lcm`` (UE-steps/s).
+"""Benchmarks of beam prediction and LCM: ``beam-train`` (54 models vmapped vs sequential) and ``lcm`` (UE-steps/s).
 
 beam-train: per depth, the 18 models of that depth trained in one vmapped jit, against two sequential
 baselines, each timed for one model and multiplied by 18 (the 18 runs are identical in cost):
@@ -16,12 +16,15 @@ shape [18, 50, 64] x [18, 64, 64] (a jitted ``lax.scan`` of 200 batched matmuls,
 ``ceiling_vs_standard_loop`` = standard loop time / GEMM floor, the speed-up a vmapped trainer whose step
 cost nothing but its matmuls would reach.
 
-lcm: the full LCM scan (channel + grouped inference + decision, one strategy lane) in UE-steps/s; the
-full mode times 10,000 UEs for ``steps_timed`` steps and extrapolates linearly to 5000 steps.
-Target: 10k UEs x 5000 steps < 60 s. The run also times, on the same UEs and one 50-step window, the
-parts of a UE-step apart (each a jitted call, best of 3): the 24 mobility/fading innovations alone
-(``normals``), the whole channel window (mobility, Set A RSRP, region; includes the normals), and the
-grouped inference of random active models (``inference``); ``per_ue_step_us`` holds them.
+lcm: the full LCM (channel + grouped inference + decision, one strategy lane) in UE-steps/s, run as the
+experiment runs it: ``ltjax.lcm.engine.simulate`` through ``ltjax.batching.map_ues`` in blocks of
+``UE_BLOCK`` UEs, results copied to the host. The full mode times 10,000 UEs for 500 steps and
+extrapolates linearly to 5000 steps. Target: 10k UEs x 5000 steps < 60 s. The run also times, on the
+same number of UEs, blocks and one 50-step window, the parts of a UE-step apart (each through
+``map_ues``, best of 3; each UE returns a sum so that only the compute is timed): the 24
+mobility/fading innovations alone (``normals``), the whole channel window (mobility, Set A RSRP,
+region; includes the normals), and the grouped inference of random active models and its argmax
+(``inference``); ``per_ue_step_us`` holds them.
 """
 
 from __future__ import annotations
@@ -32,15 +35,23 @@ import os
 import jax
 import jax.numpy as jnp
 
+from ltjax.batching import map_ues
 from ltjax.bench import register_bench
 from ltjax.bench.common import print_table, time_jitted, write_bench
 
 LCM_BUDGET_US = 1e6 * 60.0 / (10_000 * 5000)  # the target, 10k UEs x 5000 steps in 60 s, per UE-step
-NO_GPU = "no GPU lent to this task (CPU-only helper machine); not measured"
 
 
 def _load():
     return os.getloadavg()[0]
+
+
+def _gpu_fields() -> dict:
+    """``gpu``/``gpu_reason`` of the payload: these benchmarks time the default backend only."""
+    backend = jax.default_backend()
+    if backend == "gpu":
+        return {"gpu": jax.devices()[0].device_kind, "gpu_reason": None}
+    return {"gpu": None, "gpu_reason": f"no GPU visible to JAX (backend {backend!r}); GPU figures not measured"}
 
 
 def _batched_gemm_gflops(n_models: int, batch: int, width: int, repeats: int = 200) -> float:
@@ -71,7 +82,7 @@ def _standard_loop_epoch_s(x_tr, y_tr, x_va, y_va, depth: int, tc) -> float:
     import numpy as np
     import optax
 
-    from ltjax.beam.model import BeamMLP, _loss_acc
+    from ltjax.beam.training import BeamMLP, loss_and_top1
 
     model = BeamMLP(depth, tc.width)
     x_tr, y_tr = np.asarray(x_tr), np.asarray(y_tr)
@@ -81,11 +92,11 @@ def _standard_loop_epoch_s(x_tr, y_tr, x_va, y_va, depth: int, tc) -> float:
 
     @jax.jit
     def train_step(p, o, xb, yb):
-        (loss, acc), g = jax.value_and_grad(lambda q: _loss_acc(model, q, xb, yb), has_aux=True)(p)
+        (loss, acc), g = jax.value_and_grad(lambda q: loss_and_top1(model, q, xb, yb), has_aux=True)(p)
         upd, o = opt.update(g, o, p)
         return optax.apply_updates(p, upd), o, loss, acc
 
-    eval_step = jax.jit(lambda p, x, y: _loss_acc(model, p, x, y))
+    eval_step = jax.jit(lambda p, x, y: loss_and_top1(model, p, x, y))
     rng = np.random.default_rng(0)
     n_b = x_tr.shape[0] // tc.batch
 
@@ -112,7 +123,8 @@ def _standard_loop_epoch_s(x_tr, y_tr, x_va, y_va, depth: int, tc) -> float:
 @register_bench("beam-train", "train the 54 beam models vmapped per depth vs sequentially (target >= 5x)")
 def bench_beam_train(args):
     from ltjax.beam.config import BeamConfig, ChannelParams
-    from ltjax.beam.model import TrainConfig, datasets, split_inputs, train_depth, train_one
+    from ltjax.beam.training import TrainConfig, split_inputs, train_depth, train_one
+    from ltjax.experiments.beam_train import datasets
 
     cfg = BeamConfig()
     full = TrainConfig()
@@ -160,59 +172,83 @@ def bench_beam_train(args):
                           "3 epochs after a warm-up epoch) x 30 epochs x 18 per depth; scanned = the jitted train_one "
                           "kernel alone x 18 per depth; vmapped and scanned timed for epochs_timed epochs and "
                           "scaled linearly to 30"),
-               "load_avg_1min_start_end": [load0, _load()], "gpu": None, "gpu_reason": NO_GPU}
+               "load_avg_1min_start_end": [load0, _load()], **_gpu_fields()}
     print(write_bench("beam_train", payload, args.out_dir))
 
 
-def _lcm_parts(n_ue: int, cfg, chp, mp, lc, tables) -> dict:
-    """Microseconds per UE-step of the LCM's parts on ``n_ue`` UEs and one window (see the module docstring)."""
-    from ltjax.beam.mobility import init_ue
-    from ltjax.lcm.engine import channel_window, grouped_logits, tile_size
+def _normals_part(key, *, shape):
+    """One UE's mobility/fading innovations of one window, summed (``map_ues`` kernel)."""
+    return jnp.sum(jax.random.normal(key, shape))
 
+
+def _channel_part(key, chp, mp, *, cfg, lc):
+    """One UE's channel window from its start state, summed (``map_ues`` kernel)."""
+    from ltjax.beam.mobility import init_ue
+    from ltjax.lcm.engine import channel_window
+
+    k_init, k_win = jax.random.split(key)
+    _, rsrp, meas, region = channel_window(k_win, init_ue(k_init, cfg), cfg, chp, mp, lc)
+    return jnp.sum(rsrp) + jnp.sum(meas), region[-1]
+
+
+def _inference_part(ue_keys, models, x, *, n_models):
+    """Grouped inference of a block of UEs with random active models on the inputs x [Q, W, S]
+    (``map_ues`` kernel, batched): the predicted beam of every step, [Q, W]."""
+    from ltjax.beam.inference import grouped_logits, tile_size
+
+    active = jax.vmap(lambda k: jax.random.randint(k, (), 0, n_models))(ue_keys)
+    logits = grouped_logits(models, active, x, tile_size(ue_keys.shape[0], n_models))
+    return jnp.argmax(logits, axis=-1)
+
+
+def _lcm_parts(n_ue: int, cfg, chp, mp, lc, tables, block: int) -> dict:
+    """Microseconds per UE-step of the LCM's parts on ``n_ue`` UEs and one window (see the module docstring)."""
     w = lc.window
-    keys = jax.random.split(jax.random.key(0), n_ue)
-    ue = jax.vmap(lambda k: init_ue(k, cfg))(keys)
-    normals = jax.jit(jax.vmap(lambda k: jax.random.normal(k, (w, cfg.n_paths, 4))))
-    chan = jax.jit(jax.vmap(lambda k, s: channel_window(k, s, cfg, chp, mp, lc)))
-    x = jax.random.normal(jax.random.key(1), (n_ue, w, cfg.set_b_size))
+    key = jax.random.key(0)
     n_models = tables.e_table.shape[0]
-    active = jax.random.randint(jax.random.key(2), (n_ue,), 0, n_models)
-    infer = jax.jit(lambda m, x: grouped_logits(tables.models, m, x, tile_size(n_ue, n_models)))
+    x = jax.random.normal(jax.random.key(1), (min(block, n_ue), w, cfg.set_b_size))
+    parts = {
+        "normals": lambda: map_ues(_normals_part, key, n_ue, static={"shape": (w, cfg.n_paths, 4)},
+                                   micro_batch=block),
+        "channel_window": lambda: map_ues(_channel_part, key, n_ue, chp, mp, static={"cfg": cfg, "lc": lc},
+                                          micro_batch=block),
+        "inference": lambda: map_ues(_inference_part, key, n_ue, tables.models, x, static={"n_models": n_models},
+                                     micro_batch=block, batched=True),
+    }
     per = 1e6 / (n_ue * w)
-    return {"normals": time_jitted(normals, keys)["run_s"] * per,
-            "channel_window": time_jitted(chan, keys, ue)["run_s"] * per,
-            "inference": time_jitted(infer, active, x)["run_s"] * per}
+    return {name: time_jitted(fn)["run_s"] * per for name, fn in parts.items()}
 
 
 @register_bench("lcm", "LCM scan over mobility in UE-steps/s (target 10k UEs x 5000 steps < 60 s)")
 def bench_lcm(args):
     from ltjax.beam.config import BeamConfig, ChannelParams, MobilityParams
-    from ltjax.beam.model import TrainConfig, load_or_train_tables
+    from ltjax.beam.training import TrainConfig
+    from ltjax.experiments.beam_train import load_models
     from ltjax.lcm import messages as msg
-    from ltjax.lcm.engine import LcmConfig, lanes, make_tables, simulate
+    from ltjax.lcm.engine import UE_BLOCK, LcmConfig, lanes, make_tables, simulate
 
-    cfg, chp = BeamConfig(), ChannelParams()
-    reg, e_tab, _ = load_or_train_tables(0, cfg, chp, TrainConfig())
+    cfg, chp, mp = BeamConfig(), ChannelParams(), MobilityParams()
+    reg, e_tab, _ = load_models(0, cfg, chp, TrainConfig())
     tables = make_tables(cfg, reg.padded(), e_tab)
     n_ue, steps = (1000, 500) if args.quick else (10_000, 500)
     lc = LcmConfig(window=50, n_windows=steps // 50, keep_messages=False)
     prm = lanes([msg.PROPOSED], [5.0])
-    fn = jax.jit(simulate, static_argnums=(2, 3))
     load0 = _load()
-    t = time_jitted(fn, jax.random.key(0), jnp.arange(n_ue), cfg, lc, prm, chp, MobilityParams(), tables, repeats=1)
+    t = time_jitted(lambda: simulate(jax.random.key(0), n_ue, prm, tables, chp, mp, cfg=cfg, lc=lc), repeats=1)
     rate = n_ue * steps / t["run_s"]
     proj = 10_000 * 5000 / rate
-    row = {"n_ue": n_ue, "steps": steps, "run_s": t["run_s"], "compile_s": t["compile_s"], "ue_steps_per_s": rate,
-           "projected_10k_x_5000_s": proj}
+    row = {"n_ue": n_ue, "steps": steps, "ue_block": min(UE_BLOCK, n_ue), "run_s": t["run_s"],
+           "compile_s": t["compile_s"], "ue_steps_per_s": rate, "projected_10k_x_5000_s": proj}
     print_table([row], list(row))
     print(f"projected 10k UEs x 5000 steps: {proj:.1f} s (target < 60 s)")
-    parts = _lcm_parts(n_ue, cfg, chp, MobilityParams(), lc, tables)
+    parts = _lcm_parts(n_ue, cfg, chp, mp, lc, tables, UE_BLOCK)
     parts["whole_step"] = 1e6 / rate
     print("per UE-step [us]: " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
           + f"; budget of the target {LCM_BUDGET_US:.2f}")
     payload = {"quick": args.quick, **row, "lanes": 1, "width": reg.tc.width, "target": "< 60 s for 10k x 5000",
                "target_met": proj < 60.0,
-               "method": "one strategy lane; timed steps scaled linearly to 5000 (the scan is uniform in time)",
+               "method": ("one strategy lane through map_ues (blocks of ue_block UEs, results copied to the host); "
+                          "timed steps scaled linearly to 5000 (the scan is uniform in time)"),
                "per_ue_step_us": parts, "budget_per_ue_step_us": LCM_BUDGET_US,
-               "load_avg_1min_start_end": [load0, _load()], "gpu": None, "gpu_reason": NO_GPU}
+               "load_avg_1min_start_end": [load0, _load()], **_gpu_fields()}
     print(write_bench("lcm", payload, args.out_dir))

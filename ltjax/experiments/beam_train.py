@@ -1,34 +1,121 @@
 """``beam_train``: the 54 beam-prediction models, their training curves (paper Figs. 4-5) and accuracy table.
 
-Trains (or loads from the cache) the 3 Set B x 3 depths x 6 dataset-ID models, one vmapped jit per depth,
-and reports the average training/validation loss and Top-1 curves and the evaluation table: mean
-e_RSRP and Top-1 of every model on every region's evaluation set, against the strongest-measured-Set-B
-baseline (legacy beam management).
+Trains (or loads from the cache, ``ltjax.beam.model``) the 3 Set B x 3 depths x 6 dataset-ID models, one
+vmapped jit per depth, and reports the average training/validation loss and Top-1 curves and the
+evaluation table: mean e_RSRP and Top-1 of every model on every region's evaluation set, against the
+strongest-measured-Set-B baseline (legacy beam management).
+
+This module is the entry point that compiles the beam pipeline: ``load_models`` (used by
+``lcm_adaptation`` and the benchmarks too) generates the datasets, trains on a cache miss and evaluates
+the table, each a jitted call of a ``ltjax.beam`` kernel.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import time
+from pathlib import Path
 
+import jax
+import numpy as np
 from flax import struct
 
 from ltjax.beam.config import BeamConfig, ChannelParams
-from ltjax.beam.model import TrainConfig, datasets, load_or_train_tables
-from ltjax.plotting.beam import plot_beam_train
+from ltjax.beam.dataset import BeamData, make_region_data
+from ltjax.beam.inference import evaluate_all, legacy_scores, set_b_masks
+from ltjax.beam.metrics import e_rsrp, top_k
+from ltjax.beam.model import ModelRegistry, identity, load_perf_table, save_perf_table
+from ltjax.beam.training import TrainConfig, depth_keys, registry_layout, split_inputs, train_depth
 from ltjax.params import field
+from ltjax.plotting.beam import plot_beam_train
 from ltjax.sweep.registry import register_experiment
+
+_region_data = jax.jit(make_region_data, static_argnums=(1, 3))
+_train_depth = jax.jit(train_depth, static_argnums=(5, 6))
+_evaluate_all = jax.jit(evaluate_all, static_argnums=(1, 3))
+
+
+def datasets(seed: int, cfg: BeamConfig, chp: ChannelParams, tc: TrainConfig) -> tuple[BeamData, BeamData]:
+    """(training data [R, n_per_region], evaluation data [R, n_eval]) of ``seed``."""
+    root = jax.random.key(seed)
+    return (_region_data(jax.random.fold_in(root, 0), cfg, chp, tc.n_per_region),
+            _region_data(jax.random.fold_in(root, 1), cfg, chp, tc.n_eval))
+
+
+def train_models(seed: int, cfg: BeamConfig, chp: ChannelParams, tc: TrainConfig, log=print) -> ModelRegistry:
+    """Trains the 54 models of ``seed`` (one jitted vmapped call per depth); model m uses
+    fold_in(fold_in(key(seed), 2), m)."""
+    train, _ = datasets(seed, cfg, chp, tc)
+    x_tr, y_tr, x_va, y_va = split_inputs(cfg, tc, train)
+    key = jax.random.fold_in(jax.random.key(seed), 2)
+    per_depth, timings = [], {}
+    for mid, depth in enumerate(tc.depths):
+        t0 = time.perf_counter()
+        per_depth.append(jax.block_until_ready(
+            _train_depth(depth_keys(key, cfg, tc, mid), x_tr, y_tr, x_va, y_va, depth, tc)))
+        timings[depth] = time.perf_counter() - t0
+    log(f"[beam] training wall time per depth [s]: {timings}")
+    params, curves = registry_layout(cfg, tc, per_depth)
+    return ModelRegistry(cfg=cfg, tc=tc, params=params, curves=curves, identity=identity(cfg, chp, tc, seed))
+
+
+def performance_table(reg: ModelRegistry, ev: BeamData):
+    """e_rsrp [M, R] (dB) and top1 [M, R] of every model on every region's evaluation set (numpy)."""
+    e, t = _evaluate_all(reg.padded(), reg.cfg, ev, len(reg.tc.depths))
+    return np.asarray(e), np.asarray(t)
+
+
+def load_models(seed: int, cfg: BeamConfig, chp: ChannelParams, tc: TrainConfig,
+                cache_root: str | Path = "results/beam_models", log=print):
+    """(registry, e_table [M, R], top1_table [M, R]) for (configs, seed) from the cache
+    ``<cache_root>/<identity>/``; trains, evaluates and saves first what is missing."""
+    ident = identity(cfg, chp, tc, seed)
+    d = Path(cache_root) / ident
+    if ModelRegistry.exists(d):
+        reg = ModelRegistry.load(d, cfg, tc, identity=ident)
+    else:
+        log(f"[beam] training 54 models into {d} (cache miss)")
+        reg = train_models(seed, cfg, chp, tc, log)
+        reg.save(d)
+    table = load_perf_table(d)
+    if table is None:
+        table = performance_table(reg, datasets(seed, cfg, chp, tc)[1])
+        save_perf_table(d, *table)
+    return reg, *table
 
 
 @struct.dataclass
-class BeamTrainParams:
-    """Parameters of the experiment (units in each field's schema)."""
+class BeamModelParams:
+    """The parameters that select the 54 models: the seed and recipe they are trained with (the cache
+    identity) and the cache root. ``beam_train`` and ``lcm_adaptation`` both declare them through this class."""
 
-    model_seed: int = field(0, 'seed of the datasets and models (cache identity)', lo=0, hi=2**31 - 1)
-    width: int = field(64, 'hidden width H', lo=1, hi=4096)
+    model_seed: int = field(0, 'seed of the datasets and the 54 models (cache identity)', lo=0, hi=2**31 - 1)
+    width: int = field(64, 'hidden width H of every model', lo=1, hi=4096)
     epochs: int = field(30, 'training epochs', lo=1, hi=1000)
     n_per_region: int = field(10_000, 'training locations per region (9:1 split)', lo=100, hi=10**6)
     n_eval: int = field(5_000, 'evaluation-set locations per region', lo=10, hi=10**6)
-    cache_dir: str = field("results/beam_models", 'model cache root', kind="path", role="dir")
+    cache_dir: str = field("results/beam_models", 'model cache root (a missing entry trains first)', kind="path",
+                           role="dir")
+
+
+@struct.dataclass
+class BeamTrainParams(BeamModelParams):
+    """Parameters of the experiment (units in each field's schema): those of the models."""
+
+
+def train_config(p: BeamModelParams) -> TrainConfig:
+    """The training recipe of an experiment's model parameters."""
+    return TrainConfig(width=p.width, epochs=p.epochs, n_per_region=p.n_per_region, n_eval=p.n_eval)
+
+
+def legacy_baseline(cfg: BeamConfig, ev: BeamData):
+    """Top-1 [n_set_b, R] and mean e_RSRP [n_set_b, R] (dB) of legacy beam management (the strongest
+    measured beam of each Set B) on every region's evaluation set (numpy)."""
+    top1, e = [], []
+    for in_set_b in set_b_masks(cfg):
+        scores = legacy_scores(ev.meas, in_set_b)  # [R, N, B]
+        top1.append(np.asarray(top_k(scores, ev.label)[..., 0]).mean(-1))
+        e.append(np.asarray(e_rsrp(ev.rsrp, scores.argmax(-1))).mean(-1))
+    return np.asarray(top1), np.asarray(e)
 
 
 @register_experiment(
@@ -38,19 +125,10 @@ class BeamTrainParams:
     plots=(plot_beam_train,),
 )
 def beam_train(key, p):
-    cfg, chp = BeamConfig(), ChannelParams()
-    tc = TrainConfig(width=p.width, epochs=p.epochs, n_per_region=p.n_per_region, n_eval=p.n_eval)
-    reg, e_tab, t_tab = load_or_train_tables(p.model_seed, cfg, chp, tc, p.cache_dir)
+    cfg, chp, tc = BeamConfig(), ChannelParams(), train_config(p)
+    reg, e_tab, t_tab = load_models(p.model_seed, cfg, chp, tc, p.cache_dir)
     _, ev = datasets(p.model_seed, cfg, chp, tc)
-    # Legacy baseline: the strongest measured beam of each Set B, per region's evaluation set.
-    rsrp, meas = np.asarray(ev.rsrp), np.asarray(ev.meas)
-    best = rsrp.max(-1)
-    base_top1, base_e = [], []
-    for idx in cfg.set_b_array():
-        pred = idx[np.argmax(meas[..., idx], -1)]
-        got = np.take_along_axis(rsrp, pred[..., None], -1)[..., 0]
-        base_top1.append((pred == rsrp.argmax(-1)).mean(-1))
-        base_e.append((best - got).mean(-1))
+    base_top1, base_e = legacy_baseline(cfg, ev)
     r = cfg.n_regions
     own = np.array([m % r for m in range(e_tab.shape[0])])
     own_t1 = t_tab[np.arange(len(own)), own]
@@ -68,6 +146,6 @@ def beam_train(key, p):
         res[f"curve_{k}"] = v  # [n_set_b, n_model_ids, R, E]
     res["top1_table"] = t_tab
     res["e_rsrp_table"] = e_tab
-    res["baseline_top1"] = np.asarray(base_top1)  # [n_set_b, R]
-    res["baseline_e_rsrp"] = np.asarray(base_e)
+    res["baseline_top1"] = base_top1  # [n_set_b, R]
+    res["baseline_e_rsrp"] = base_e
     return res

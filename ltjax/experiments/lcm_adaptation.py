@@ -1,9 +1,11 @@
 """``lcm_adaptation``: e_RSRP and Top-K/1 accuracy of the three LCM strategies over mobility (paper Figs. 6-9).
 
 One grid point simulates ``n_ue`` UEs for ``n_steps`` steps of 20 ms with the 54 cached models
-(``ltjax.beam.model.load_or_train_tables``; trained first on a cache miss). The channel is simulated once
-and shared by every lane: non-LCM, and (only-dataset-ID, proposed) for each gamma in
-[gamma_db] + gamma_sweep_db, so Fig. 7's gamma sweep uses common random numbers. Scalars are for
+(``ltjax.experiments.beam_train.load_models``; trained first on a cache miss) through
+``ltjax.lcm.engine.simulate``, which batches UEs at the one boundary (``ltjax run --ue-chunk`` bounds
+memory). The channel is simulated once and shared by every lane: non-LCM, and (only-dataset-ID,
+proposed) for each gamma in [gamma_db] + gamma_sweep_db, so Fig. 7's gamma sweep uses common random
+numbers. Scalars are for
 ``gamma_db`` (Figs. 6 and 9); per-gamma results are in series. T_LCM sets the window W = T_LCM / 20 ms
 (a static shape), so it is a grid axis (Fig. 8).
 
@@ -13,15 +15,11 @@ the "p-th percentile user" value is numpy's linearly interpolated p-th percentil
 
 from __future__ import annotations
 
-
-import jax
-import jax.numpy as jnp
 import numpy as np
-
 from flax import struct
 
 from ltjax.beam.config import BeamConfig, ChannelParams, MobilityParams
-from ltjax.beam.model import TrainConfig, load_or_train_tables
+from ltjax.experiments.beam_train import BeamModelParams, load_models, train_config
 from ltjax.lcm import messages as msg
 from ltjax.lcm.engine import LcmConfig, lanes, make_tables, simulate
 from ltjax.plotting.lcm import plot_lcm
@@ -49,21 +47,25 @@ def _check(p):
 
 
 @struct.dataclass
-class LcmAdaptationParams:
-    """Parameters of the experiment (units in each field's schema)."""
+class LcmRunParams:
+    """The LCM run's own parameters (units in each field's schema)."""
 
     n_ue: int = field(10, 'number of UEs U', lo=1, hi=100_000)
     n_steps: int = field(5000, 'inference time steps of 20 ms', lo=10, hi=100_000)
-    t_lcm_s: float = field(1.0, 'LCM monitoring period T_LCM (a multiple of the 20 ms step)', unit='s', lo=0.12, hi=100.0)
-    gamma_db: float = field(5.0, 'degradation threshold gamma_RSRP for the scalar metrics', unit='dB', lo=0.0, hi=60.0)
-    gamma_sweep_db: tuple[float, ...] = field((), 'further gamma lanes on the same channel (Fig. 7)', unit='dB', kind="float_list", lo=0.0, hi=60.0)
+    t_lcm_s: float = field(1.0, 'LCM monitoring period T_LCM (a multiple of the 20 ms step)', unit='s', lo=0.12,
+                           hi=100.0)
+    gamma_db: float = field(5.0, 'degradation threshold gamma_RSRP for the scalar metrics', unit='dB', lo=0.0,
+                            hi=60.0)
+    gamma_sweep_db: tuple[float, ...] = field((), 'further gamma lanes on the same channel (Fig. 7)', unit='dB',
+                                              kind="float_list", lo=0.0, hi=60.0)
     speed_kmh: float = field(3.0, 'UE speed', unit='km/h', lo=0.0, hi=500.0)
-    model_seed: int = field(0, 'seed of the datasets and the 54 models (cache identity)', lo=0, hi=2**31 - 1)
-    width: int = field(64, 'hidden width H of every model', lo=1, hi=4096)
-    epochs: int = field(30, 'training epochs', lo=1, hi=1000)
-    n_per_region: int = field(10_000, 'training locations per region (9:1 split)', lo=100, hi=10**6)
-    n_eval: int = field(5_000, 'evaluation-set locations per region', lo=10, hi=10**6)
-    cache_dir: str = field("results/beam_models", 'model cache root (a missing entry trains first)', kind="path", role="dir")
+
+
+# Dataclass fields follow the reversed MRO: the run's parameters first, then the models' (result columns
+# keep this order).
+@struct.dataclass
+class LcmAdaptationParams(BeamModelParams, LcmRunParams):
+    """Parameters of the experiment: the run's (``LcmRunParams``) and the models' (``BeamModelParams``)."""
 
 
 PARAMS = LcmAdaptationParams
@@ -72,8 +74,7 @@ PARAMS = LcmAdaptationParams
 def models_for(p):
     """(cfg, chp, tables, registry) for the point's model parameters (cached on disk)."""
     cfg, chp = BeamConfig(), ChannelParams()
-    tc = TrainConfig(width=p.width, epochs=p.epochs, n_per_region=p.n_per_region, n_eval=p.n_eval)
-    reg, e_tab, _ = load_or_train_tables(p.model_seed, cfg, chp, tc, p.cache_dir)
+    reg, e_tab, _ = load_models(p.model_seed, cfg, chp, train_config(p), p.cache_dir)
     return cfg, chp, make_tables(cfg, reg.padded(), e_tab), reg
 
 
@@ -92,9 +93,7 @@ def lcm_adaptation(key, p):
     w = _window(p)
     lc = LcmConfig(window=w, n_windows=p.n_steps // w, keep_messages=True)
     mp = MobilityParams(speed_mps=p.speed_kmh / 3.6, dt_s=DT_S)
-    out = jax.jit(simulate, static_argnums=(2, 3))(key, jnp.arange(p.n_ue), cfg, lc, lanes(strat, gam),
-                                                    chp, mp, tables)
-    out = jax.device_get(out)
+    out = simulate(key, p.n_ue, lanes(strat, gam), tables, chp, mp, cfg=cfg, lc=lc)
     t = p.n_steps
     e_ue = out["e"].mean(-1)                     # [G, U]
     acc = out["hits"] / t                         # [G, U, K]

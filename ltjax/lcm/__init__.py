@@ -1,5 +1,6 @@
 """Lifecycle management (LCM) of UE-side beam-prediction models: monitoring and model adaptation over mobility.
 
-See ``ltjax.lcm.engine`` (the batched scan), ``ltjax.lcm.messages`` (Sec. III-C signalling codes) and
-docs/beam_lcm.md for every reading of the paper. Letters as in ``ltjax.beam``.
+See ``ltjax.lcm.engine`` (the per-window kernels and ``simulate``, which runs U UEs through
+``ltjax.batching.map_ues``), ``ltjax.lcm.messages`` (Sec. III-C signalling codes) and docs/beam_lcm.md
+for every reading of the paper. Letters as in ``ltjax.beam``.
 """

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ltjax.io import atomic_write_text
 from ltjax.plotting.common import plt, read_series, save
 
 
@@ -18,12 +19,10 @@ def plot_beam_train(result_dir: Path) -> list[Path]:
     out = []
     epochs = np.arange(1, curves["train_loss"].shape[-1] + 1)
     mean = {k: v.reshape(-1, v.shape[-1]).mean(0) for k, v in curves.items()}
-    with open(d / "curves.csv", "w") as f:
-        f.write("epoch,train_loss,val_loss,train_top1,val_top1\n")
-        for i, e in enumerate(epochs):
-            f.write(f"{e},{mean['train_loss'][i]:.5f},{mean['val_loss'][i]:.5f},"
-                    f"{mean['train_acc'][i]:.5f},{mean['val_acc'][i]:.5f}\n")
-    out.append(d / "curves.csv")
+    lines = ["epoch,train_loss,val_loss,train_top1,val_top1\n"]
+    lines += [f"{e},{mean['train_loss'][i]:.5f},{mean['val_loss'][i]:.5f},"
+              f"{mean['train_acc'][i]:.5f},{mean['val_acc'][i]:.5f}\n" for i, e in enumerate(epochs)]
+    out.append(atomic_write_text(d / "curves.csv", "".join(lines)))
     for fname, key, label in (("fig4_loss.png", "loss", "cross-entropy loss"), ("fig5_top1.png", "acc", "Top-1 accuracy")):
         fig, ax = plt.subplots(figsize=(5, 3.5))
         ax.plot(epochs, mean[f"train_{key}"], "b-", label="training (mean of 54)")

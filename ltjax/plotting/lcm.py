@@ -13,6 +13,15 @@ STRATS = ("non_lcm", "only_dataset_id", "proposed")
 STYLE = (("k", "s"), ("b", "^"), ("r", "o"))
 
 
+def _finish(ax, xlabel: str, ylabel: str, title: str, **grid) -> None:
+    """Axis labels, a small title, a light grid and the strategies' legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, alpha=0.3, **grid)
+    ax.legend(fontsize=8)
+
+
 def plot_lcm(result_dir: Path) -> list[Path]:
     d = Path(result_dir)
     rows = read_csv(d)
@@ -28,11 +37,8 @@ def plot_lcm(result_dir: Path) -> list[Path]:
             for k in range(3):
                 sm = np.convolve(tr[k], np.ones(50) / 50, mode="valid")  # 1-s moving mean for readability
                 ax.plot(t[49:], sm, color=STYLE[k][0], label=NAMES[k])
-            ax.set_xlabel("inference time step (20 ms)")
-            ax.set_ylabel("e_RSRP [dB] (UE mean, 1 s moving mean)")
-            ax.set_title(f"Fig. 6: U={int(r['n_ue'])}, T_LCM=1 s, gamma={r['gamma_db']:g} dB", fontsize=9)
-            ax.grid(True, alpha=0.3)
-            ax.legend(fontsize=8)
+            _finish(ax, "inference time step (20 ms)", "e_RSRP [dB] (UE mean, 1 s moving mean)",
+                    f"Fig. 6: U={int(r['n_ue'])}, T_LCM=1 s, gamma={r['gamma_db']:g} dB")
             out.append(save(fig, d / f"fig6_{tag}.png"))
             pct = s[f"p{i:05d}/topk_pct"]  # [3 strategies, 3 percentiles, K]
             ks = np.arange(1, pct.shape[-1] + 1)
@@ -54,11 +60,7 @@ def plot_lcm(result_dir: Path) -> list[Path]:
                 fig, ax = plt.subplots(figsize=(5, 3.5))
                 for k in range(3):
                     ax.plot(g[o], e[k][o], color=STYLE[k][0], marker=STYLE[k][1], label=NAMES[k])
-                ax.set_xlabel("gamma_RSRP [dB]")
-                ax.set_ylabel("mean e_RSRP [dB]")
-                ax.set_title(f"Fig. 7: U={int(r['n_ue'])}, T_LCM=1 s", fontsize=9)
-                ax.grid(True, alpha=0.3)
-                ax.legend(fontsize=8)
+                _finish(ax, "gamma_RSRP [dB]", "mean e_RSRP [dB]", f"Fig. 7: U={int(r['n_ue'])}, T_LCM=1 s")
                 out.append(save(fig, d / f"fig7_U{int(r['n_ue'])}.png"))
     t_vals = sorted({r["t_lcm_s"] for r in rows})
     if len(t_vals) > 1:
@@ -72,10 +74,7 @@ def plot_lcm(result_dir: Path) -> list[Path]:
             ax.set_xticks(t_vals)
             ax.set_xticklabels([f"{v:g}" for v in t_vals])
             ax.minorticks_off()
-            ax.set_xlabel("T_LCM [s]")
-            ax.set_ylabel("mean e_RSRP [dB]")
-            ax.set_title(f"Fig. 8: U={n}, gamma={sub[0]['gamma_db']:g} dB", fontsize=9)
-            ax.grid(True, alpha=0.3, which="both")
-            ax.legend(fontsize=8)
+            _finish(ax, "T_LCM [s]", "mean e_RSRP [dB]", f"Fig. 8: U={n}, gamma={sub[0]['gamma_db']:g} dB",
+                    which="both")
             out.append(save(fig, d / f"fig8_U{n}.png"))
     return out

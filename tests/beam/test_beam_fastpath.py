@@ -1,4 +1,4 @@
-"""Fast paths of the beam channel against their reference computations (issue #5 section 8).
+"""Fast paths of the beam channel against their reference computations.
 
 The channel avoids per-element sin/cos (``_unit_powers``), local angles for the steering phases
 (u = d'_y, c = d'_z) and ``ndtr`` in the Laplace quantile (one erfc). Each is compared here with the
