@@ -2,7 +2,8 @@
 
 Letters: R resource blocks, L taps, Nr UE antennas, Nt gNB ports, K sinusoids, S slots,
 U UEs. Every function here is for ONE UE (unbatched), pure, float32/complex64, and safe
-under jit and vmap; the engine vmaps over UEs (``fold_in(key, ue)``) and slots.
+under jit and vmap; ``ltjax.batching.map_ues`` batches UEs (``fold_in(point_key, ue)``)
+and the link engine scans slots.
 See docs/channels.md.
 """
 
@@ -20,16 +21,19 @@ from ltjax.channels.fading import (
     make_channel_params,
     max_delay_spread_s,
     max_doppler_hz,
+    precoded_channel,
     slot_duration_s,
+    steering_phasors,
     validate_channel_config,
 )
 from ltjax.channels.scenarios import NAMED as NAMED_SCENARIOS, Scenario, scenario
 from ltjax.channels.tdl import TDL_NAMES, TDL_TABLES, normalized_profile, rms_delay_spread, tdl_profile
 
 __all__ = [
-    "CORRELATION_LEVELS", "MODELS", "NAMED_SCENARIOS", "Scenario", "TDL_NAMES", "TDL_TABLES", "ChannelConfig", "ChannelParams",
-    "ChannelState", "channel_freq_response", "channel_taps", "check_channel_params",
-    "correlation_matrix", "init_channel", "make_channel_params", "max_delay_spread_s",
-    "max_doppler_hz", "normalized_profile", "rms_delay_spread", "scenario", "slot_duration_s",
-    "tdl_profile", "validate_channel_config",
+    "CORRELATION_LEVELS", "MODELS", "NAMED_SCENARIOS", "Scenario", "TDL_NAMES", "TDL_TABLES",
+    "ChannelConfig", "ChannelParams", "ChannelState", "channel_freq_response", "channel_taps",
+    "check_channel_params", "correlation_matrix", "init_channel", "make_channel_params",
+    "max_delay_spread_s", "max_doppler_hz", "normalized_profile", "precoded_channel",
+    "rms_delay_spread", "scenario", "slot_duration_s", "steering_phasors", "tdl_profile",
+    "validate_channel_config",
 ]

@@ -1,7 +1,7 @@
 """Time-varying MIMO TDL channel: sum-of-sinusoids Rayleigh taps, Kronecker correlation.
 
 Letters: R resource blocks (106), L taps (23/24), Nr UE antennas (2), Nt gNB ports (4),
-K sinusoids per tap.
+K sinusoids per tap, r precoded layers (<= 2).
 
 Model (per UE, one tap l, one antenna pair before correlation):
 
@@ -28,7 +28,10 @@ round-off of R_spat; we take exact square roots of each factor, so it is not nee
 
 Frequency response (TR 38.901 7.7.2): H(f) = sum_l sqrt(P_l) H_l(t) exp(-j 2 pi f tau_l),
 tau_l = tau_l,norm * DS, evaluated at the centre frequency of every RB relative to the
-centre of the allocation, f_r = (r - (R - 1)/2) * 12 * SCS. Resolution: one sample per
+centre of the allocation, f_r = (r - (R - 1)/2) * 12 * SCS. ``channel_freq_response`` gives
+H [R, Nr, Nt]; ``precoded_channel`` gives G = H W [R, Nr, r] for a precoder W [Nt, r] with W
+applied at the taps first (r layers, the link engine's per-slot form); both take the phases
+exp(-j 2 pi f_r tau_l) from ``steering_phasors``. Resolution: one sample per
 RB (360 kHz at 30 kHz SCS). This resolves the channel while the coherence bandwidth
 ~ 1 / (5 DS) is a few RBs: about 2.8 RBs at DS = 200 ns; ``max_delay_spread_s`` puts the
 limit at B_c = one RB (555 ns at 30 kHz).
@@ -272,6 +275,22 @@ def channel_taps(state: ChannelState, t_s, cfg: ChannelConfig, params: ChannelPa
     return taps * scale[:, None, None].astype(jnp.complex64)
 
 
+def steering_phasors(cfg: ChannelConfig, params: ChannelParams) -> tuple[jax.Array, jax.Array]:
+    """Real and imaginary parts of the tap steering phasors exp(-j 2 pi f_r tau_l), float32 [R, L].
+
+    tau_l = tau_l,norm * DS (TR 38.901 7.7.3 delay scaling), f_r the RB centre frequencies
+    relative to the allocation centre (``ChannelConfig.rb_frequencies_hz``). The one place
+    the frequency-domain phase is written: ``channel_freq_response`` and
+    ``precoded_channel`` both use it, so they see the same channel. TDL models only.
+    """
+    delays_norm, _ = normalized_profile(cfg.model)
+    # Phase of tap l at RB r in cycles: f_r * tau_l,norm * DS (f_r tau_norm is a float64 constant).
+    cycles = jnp.asarray(np.outer(cfg.rb_frequencies_hz(), delays_norm), jnp.float32) \
+        * jnp.asarray(params.delay_spread_s, jnp.float32)
+    ang = (-2.0 * math.pi) * cycles
+    return jnp.cos(ang), jnp.sin(ang)
+
+
 def channel_freq_response(state: ChannelState, t_s, cfg: ChannelConfig,
                           params: ChannelParams) -> jax.Array:
     """MIMO frequency response at every RB centre, at absolute time t_s.
@@ -290,10 +309,41 @@ def channel_freq_response(state: ChannelState, t_s, cfg: ChannelConfig,
         eye = jnp.eye(cfg.n_rx, cfg.n_tx, dtype=jnp.complex64)
         return jnp.broadcast_to(eye, (cfg.n_rb, cfg.n_rx, cfg.n_tx))
     taps = channel_taps(state, t_s, cfg, params)  # [L, Nr, Nt]
-    delays_norm, _ = normalized_profile(cfg.model)
-    # Phase of tap l at RB r in cycles: f_r * tau_l,norm * DS (f_r tau_norm is a float64 constant).
-    cycles = jnp.asarray(np.outer(cfg.rb_frequencies_hz(), delays_norm), jnp.float32) \
-        * jnp.asarray(params.delay_spread_s, jnp.float32)
-    ang = (-2.0 * math.pi) * cycles
-    steer = jax.lax.complex(jnp.cos(ang), jnp.sin(ang))  # [R, L]
+    cos, sin = steering_phasors(cfg, params)
+    steer = jax.lax.complex(cos, sin)  # [R, L]
     return jnp.einsum("fl,lrt->frt", steer, taps)
+
+
+def precoded_channel(state: ChannelState, t_s, precoder, cfg: ChannelConfig,
+                     params: ChannelParams) -> tuple[jax.Array, jax.Array]:
+    """Effective channel G_r = H_r(t_s) W at every RB, as (real, imaginary) float32 [R, Nr, r].
+
+    The same quantity as ``channel_freq_response(...) @ precoder`` with the sums in another
+    order (exact algebra; float32 rounding differs): the precoder is applied to the L
+    time-domain taps first, G_r = sum_l steer_{r,l} (sqrt(P_l) H_l(t) W), so the frequency
+    stage (the bulk of the flops) maps r precoded columns instead of Nt ports, as one real
+    GEMM [2R, L] x [L, Nr 2r] (the complex product split into real and imaginary parts;
+    XLA on CPU runs a real GEMM several times faster than a complex einsum of this shape).
+
+    Args:
+      state: one UE's ChannelState.
+      t_s: scalar time [s].
+      precoder: complex64 [Nt, r] W (zero columns allowed).
+      cfg: static configuration.
+      params: traced delay spread [s] and maximum Doppler [Hz].
+
+    Returns:
+      (Re G, Im G), each float32 [R, Nr, r]. AWGN: I_{Nr x Nt} W on every RB.
+    """
+    if cfg.model == "AWGN":
+        g = jnp.broadcast_to(jnp.eye(cfg.n_rx, cfg.n_tx, dtype=jnp.complex64) @ precoder,
+                             (cfg.n_rb, cfg.n_rx, precoder.shape[-1]))
+        return jnp.real(g), jnp.imag(g)
+    taps = channel_taps(state, t_s, cfg, params)  # [L, Nr, Nt]
+    tw = jnp.sum(taps[:, :, :, None] * precoder[None, None, :, :], axis=2)  # [L, Nr, r]
+    cos, sin = steering_phasors(cfg, params)
+    steer = jnp.concatenate([cos, sin], 0)  # [2R, L]: Re, Im of the phasors
+    x = jnp.concatenate([jnp.real(tw), jnp.imag(tw)], -1)  # [L, Nr, 2r]
+    y = jnp.einsum("ql,lrx->qrx", steer, x)  # [2R, Nr, 2r]
+    n_rb, r = cfg.n_rb, precoder.shape[-1]
+    return y[:n_rb, :, :r] - y[n_rb:, :, r:], y[:n_rb, :, r:] + y[n_rb:, :, :r]

@@ -23,11 +23,13 @@ from ltjax.channels import (
     make_channel_params,
     max_doppler_hz,
     normalized_profile,
+    precoded_channel,
     rms_delay_spread,
     slot_duration_s,
     tdl_profile,
     validate_channel_config,
 )
+from ltjax.csi import type1_codebook
 
 U = 1000  # UEs for the statistical tests
 SEED = 20261123
@@ -202,3 +204,37 @@ def test_validate_channel_config_reports_key_and_problem():
     assert validate_channel_config(n_rb=0)[0] == "n_rb"
     key, problem = validate_channel_config(delay_spread_s=1e-6, names={"delay_spread_s": "ds"})
     assert key == "ds" and "allowed" not in problem and "[0," in problem
+
+
+@pytest.mark.parametrize("model", ["C", "AWGN"])
+def test_precoded_channel_equals_response_times_precoder(model):
+    cfg = ChannelConfig(model=model, correlation="medium")
+    params = make_channel_params(cfg, 0.0 if model == "AWGN" else 300e-9, 100.0)
+    w = jnp.asarray(type1_codebook(4, 2)[13], jnp.complex64)  # [Nt, 2], ||W||_F = 1
+
+    def both(k):
+        state = init_channel(k, cfg)
+        gr, gi = precoded_channel(state, 0.37, w, cfg, params)
+        return jax.lax.complex(gr, gi), channel_freq_response(state, 0.37, cfg, params) @ w
+
+    g, hw = (np.asarray(x) for x in jax.jit(jax.vmap(both))(_keys(16, seed=5)))
+    assert g.shape == (16, 106, 2, 2) and g.dtype == np.complex64
+    # The same sums in another order: float32 rounding of sums of ~L terms of size ~1/sqrt(L).
+    np.testing.assert_allclose(g, hw, rtol=0, atol=2e-5 * max(1.0, float(np.abs(hw).max())))
+
+
+def test_channel_kernels_jit_equal_no_jit():
+    cfg = ChannelConfig(model="A", n_rb=6, n_sinusoids=4, correlation="high")
+    params = make_channel_params(cfg, 30e-9, 50.0)
+    w = jnp.asarray(type1_codebook(4, 1)[5], jnp.complex64)
+
+    def kernels(key):
+        state = init_channel(key, cfg)
+        return (state, channel_taps(state, 0.25, cfg, params), channel_freq_response(state, 0.25, cfg, params),
+                precoded_channel(state, 0.25, w, cfg, params))
+
+    jitted = jax.jit(kernels)(jax.random.key(4))
+    with jax.disable_jit():
+        eager = kernels(jax.random.key(4))
+    for a, b in zip(jax.tree_util.tree_leaves(jitted), jax.tree_util.tree_leaves(eager)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
