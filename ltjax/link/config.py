@@ -1,5 +1,12 @@
 """Static configuration, traced parameters and state/IO dataclasses of the link engine.
 
+Three kinds of data: ``LinkConfig`` is static (shapes, distributions, switches; hashable),
+``LinkParams`` is traced (what a sweep varies: SNR, delay spread, Doppler) and carries the
+config as a static field, and ``LinkState`` / ``PeriodInputs`` / ``SlotOutputs`` /
+``PeriodOutputs`` / ``CsiOut`` are what the kernels of ``ltjax.link.engine`` take and return.
+Parameters are built once on the host (``make_link_params``, ``link_params_for_scenario``)
+and passed to the kernels as a pytree.
+
 Letters: U UEs, S slots per CSI-RS period (160), R resource blocks (106), Nr UE antennas (2),
 Nt gNB ports (4), r rank (<= 2), P HARQ processes (8), F features (12).
 """
@@ -14,7 +21,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ltjax.channels import ChannelConfig, ChannelParams, ChannelState, check_channel_params
+from ltjax.channels import (
+    ChannelConfig, ChannelParams, ChannelState, Scenario, check_channel_params, scenario,
+)
+from ltjax.numerics import db_to_lin
 from ltjax.phy.harq import HarqState
 
 N_FEATURES = 12
@@ -131,6 +141,34 @@ def make_link_params(cfg: LinkConfig = LinkConfig(), snr_db: float = 10.0,
                                             doppler_hz=jnp.float32(doppler_hz)))
 
 
+def link_params_for_scenario(channel: Scenario | str, snr_db: float = 10.0, doppler_hz: float = 10.0,
+                             cfg: LinkConfig = LinkConfig()) -> LinkParams:
+    """Validated LinkParams of a channel scenario (``ltjax.channels.scenario``).
+
+    The scenario sets the TDL model (or AWGN) of ``cfg.channel`` and the RMS delay spread;
+    everything else in ``cfg`` (antennas, correlation, RB and DMRS distributions, ...) is
+    kept. Build it once on the host and pass it to the kernels (``ltjax.batching.map_ues``)
+    as their params argument.
+
+    Args:
+      channel: a Scenario, or a scenario name such as "AWGN", "TDL-A30", "TDL-C200".
+      snr_db: average SNR per receive antenna and RE [dB].
+      doppler_hz: maximum Doppler [Hz].
+      cfg: the rest of the static configuration.
+
+    Raises:
+      ValueError: one line, for an unknown name or a value out of range.
+    """
+    scen = scenario(channel) if isinstance(channel, str) else channel
+    cfg = dataclasses.replace(cfg, channel=dataclasses.replace(cfg.channel, model=scen.model))
+    return make_link_params(cfg, snr_db=snr_db, delay_spread_s=scen.delay_spread_s, doppler_hz=doppler_hz)
+
+
+def noise_var(params: LinkParams):
+    """Noise power per receive antenna and RE for unit channel gain: 10^(-SNR/10), float32 []."""
+    return db_to_lin(-jnp.asarray(params.snr_db, jnp.float32)).astype(jnp.float32)
+
+
 @flax.struct.dataclass
 class PeriodInputs:
     """What the gNB applies in one period (chosen by an external policy from the last report).
@@ -163,7 +201,7 @@ class CsiOut:
       delay_spread_s: float32 [] estimate [s] (feature 3). doppler_hz: float32 [] estimate (feature 4).
       cqi: int32 [] highest CQI with predicted TBLER <= bler_target on the reference resource.
       sinr_eff_db: float32 [3] measured effective SINR (QPSK, 16QAM, 64QAM) [dB] for
-        table-based link adaptation (issue #4).
+        table-based link adaptation (outer-loop link adaptation's SINR -> CQI table).
     """
 
     ri: jax.Array  # [] int32
@@ -198,6 +236,27 @@ class LinkState:
 
 
 @flax.struct.dataclass
+class SlotOutputs:
+    """What one slot's PDSCH transmission produces (``slot_step``; [S] after the slot scan).
+
+    Attributes:
+      ack: bool [], the TB was decoded (drawn from the TBLER).
+      tbler: float32 [], the abstraction's TBLER of this transmission (after combining).
+      bits: float32 [], TBS if ACKed, else 0.
+      new: bool [], a first transmission (not a HARQ retransmission).
+      dropped: bool [], the max_tx-th transmission of the TB failed.
+      sinr_eff_db: float32 [], effective SINR of the combined transmission [dB].
+    """
+
+    ack: jax.Array  # [] bool
+    tbler: jax.Array  # [] float32
+    bits: jax.Array  # [] float32
+    new: jax.Array  # [] bool
+    dropped: jax.Array  # [] bool
+    sinr_eff_db: jax.Array  # [] float32
+
+
+@flax.struct.dataclass
 class PeriodOutputs:
     """What one period produces.
 
@@ -206,7 +265,7 @@ class PeriodOutputs:
         FEATURE_NAMES).
       report: CsiOut made at the period end.
       n_ack, n_nack: int32 [] PDSCH ACKs/NACKs in the period (retransmissions included).
-      bler: float32 [] eq. 11, n_nack / (n_ack + n_nack).
+      bler: float32 [] eq. 11 (``period_bler``), n_nack / (n_ack + n_nack).
       delivered_bits: float32 [] bits of ACKed TBs.
       throughput_mbps: float32 [] delivered_bits / period duration [Mbit/s].
       n_new: int32 [] new TBs. n_dropped: int32 [] TBs dropped after max_tx NACKs.

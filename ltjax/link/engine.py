@@ -3,33 +3,37 @@
 Letters: S slots per period (160), R resource blocks (106), Nr UE antennas (2), Nt gNB
 ports (4), r layers (<= 2), P HARQ processes (8), F features (12).
 
-Per slot (``slot_step``), each a named function of ltjax.channels / ltjax.phy:
-  channel H(t) -> DMRS estimation error -> LMMSE SINR per RB and layer -> HARQ: pending
-  retransmission or new TB -> chase combining -> effective SINR (MIESM or EESM) -> code-block
-  BLER -> TBLER -> ACK/NACK draw -> HARQ state.
-Per period (``link_period``): allocation (RBs, DMRS) -> the 12 features at the period start
--> scan over S slots -> CSI-RS report at the period end (RI/PMI/capacity, SNR, delay spread,
-Doppler, CQI) -> eq. 11 BLER and delivered bits.
+A period (``link_period``) is a chain of named steps, each built from ``ltjax.channels``,
+``ltjax.phy`` and ``ltjax.csi``::
 
-Everything here is for ONE UE and never calls jit; ``ltjax.link.rollout`` vmaps over UEs at
-one boundary and the entry points (experiments, bench, tests) jit. Keys: the caller passes
-``fold_in(key, ue)``-derived keys; a period key is split into allocation / slots / CSI, and
-slot s uses ``fold_in(slot_key, s)``.
+    new_tb   = allocate(...)          # RBs, DMRS symbols, start RB, rank and precoder of new TBs
+    features = period_features(...)   # the 12 BLER-prediction features at the period start
+    state, slots = run_slots(...)     # scan of slot_step over the S slots
+    state    = state.replace(report=csi_report(...))   # CSI-RS report at the period end
+    outputs  = period_outputs(...)    # eq. 11 BLER (period_bler), bits, counts
+
+and a slot (``slot_step``) is: HARQ process of the slot -> its pending TB or the new one ->
+effective channel G = H(t) W of that TB's precoder (``ltjax.channels.precoded_channel``)
+-> DMRS estimation error as extra noise (``ltjax.phy.chest``) -> LMMSE SINR per RB and
+layer -> chase combining -> effective SINR (MIESM or EESM) -> code-block BLER -> TBLER ->
+ACK/NACK draw -> HARQ state and PDSCH SNR history.
+
+Everything here is for ONE UE and never calls jit; ``ltjax.batching.map_ues`` batches UEs
+at one boundary and the entry points (experiments, bench, tests) jit. Keys: the caller
+passes ``fold_in(key, ue)``-derived keys; a period key is split into the three allocation
+draws, the slots and the CSI report, and slot s uses ``fold_in(slot_key, s)``.
 """
 
 from __future__ import annotations
-
-import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ltjax.channels import channel_freq_response, channel_taps, init_channel
-from ltjax.channels.tdl import normalized_profile
+from ltjax.channels import channel_freq_response, init_channel, precoded_channel
 from ltjax.csi import csi_snr_estimate, csi_snr_true, estimate_delay_spread, estimate_doppler, select_ri_pmi
 from ltjax.link.config import (
-    CsiOut, LinkParams, LinkState, PeriodInputs, PeriodOutputs,
+    CsiOut, LinkConfig, LinkParams, LinkState, PeriodInputs, PeriodOutputs, SlotOutputs, noise_var,
 )
 from ltjax.numerics import db_to_lin, lin_to_db
 from ltjax.phy.bler import code_block_bler, transport_block_bler
@@ -40,13 +44,17 @@ from ltjax.phy.sinr import lmmse_sinr, lmmse_sinr_from_g
 from ltjax.phy.tables import CQI_QM, CQI_RATE_X1024, CQI_TO_MCS, MCS_QM, MCS_RATE_X1024
 from ltjax.phy.tbs import tbs_tables
 
+# ---------------------------------------------------------------------------------------
+# Transport-block error model (TS 38.214 5.1.3 TBS and segmentation, ltjax.phy abstraction)
+# ---------------------------------------------------------------------------------------
 
-def noise_var(params: LinkParams):
-    """Noise power per receive antenna and RE for unit channel gain: 10^(-SNR/10)."""
-    return db_to_lin(-jnp.asarray(params.snr_db, jnp.float32)).astype(jnp.float32)
 
+def link_tables(cfg: LinkConfig) -> dict[str, jax.Array]:
+    """TBS and code-block tables of the config (``ltjax.phy.tbs.tbs_tables``) as jnp arrays.
 
-def _tables(cfg):
+    Keys: tbs, n_cb, k_cb, n_sym_cb indexed [mcs, layers - 1, n_dmrs - 1, n_rb], and the
+    cqi_* tables of the CSI reference resource indexed [cqi, layers - 1, n_dmrs - 1, n_rb].
+    """
     t = tbs_tables(cfg.channel.n_rb, cfg.n_symb_sh)
     return {k: jnp.asarray(getattr(t, k)) for k in
             ("tbs", "n_cb", "k_cb", "n_sym_cb", "cqi_tbs", "cqi_n_cb", "cqi_k_cb", "cqi_n_sym_cb")}
@@ -86,45 +94,9 @@ def tb_error_rate(sinr_rel, tb: TbDesc, tables, esm: str):
     return transport_block_bler(bler_cb, tables["n_cb"][idx]), tables["tbs"][idx], eff
 
 
-def slot_step(key, carry, slot_index, params: LinkParams, new_tb: TbDesc, channel_state, t0,
-              global_slot):
-    """One slot: channel -> SINR -> HARQ select -> combine -> BLER -> ACK/NACK -> HARQ update.
-
-    Args:
-      key: slot key (consumed by the ACK/NACK draw).
-      carry: (HarqState, pdsch_snr_hist [4]).
-      slot_index: int32 [] slot within the period.
-      new_tb: TbDesc a new TB would use.
-      t0: float32 [] absolute start time of the period [s].
-      global_slot: int32 [] slot index since t = 0 (selects the HARQ process).
-
-    Returns:
-      (carry, dict of per-slot scalars: ack, tbler, bits, new, dropped).
-    """
-    cfg = params.cfg
-    harq, hist = carry
-    n_rb_max = cfg.channel.n_rb
-    t = t0 + (slot_index.astype(jnp.float32) + 0.5) * cfg.slot_s
-    h = channel_freq_response(channel_state, t, cfg.channel, params.channel)  # [R, Nr, Nt]
-    # Round-robin over the global slot index, so the RTT stays P slots across period boundaries.
-    process = global_slot % cfg.n_harq
-    tb, is_retx, prior = harq_select(harq, process, new_tb)
-    nv = noise_var(params)
-    err = chest_error_var(nv, tb.n_dmrs, params.channel.doppler_hz, cfg.slot_s)
-    sinr = lmmse_sinr(h, tb.precoder, nv + err)  # [R, 2]
-    rel = (tb.rb_start + jnp.arange(n_rb_max)) % n_rb_max
-    sinr_rel = sinr[rel] * allocation_mask(tb.n_rb, tb.layers, n_rb_max)
-    combined = prior + sinr_rel  # chase combining: SINR adds per RB and layer
-    tbler, tbs, eff = tb_error_rate(combined, tb, _tables(cfg), cfg.esm)
-    ack = jax.random.uniform(key) >= tbler
-    harq, dropped = harq_feedback(harq, process, tb, combined, ack, cfg.max_tx)
-    # PDSCH SNR of this transmission alone (as the UE measures it on the DMRS): mean SINR.
-    mask = allocation_mask(tb.n_rb, tb.layers, n_rb_max)
-    snr_now = lin_to_db(jnp.sum(sinr_rel) / jnp.sum(mask))
-    hist = jnp.concatenate([snr_now[None], hist[:-1]])
-    out = dict(ack=ack, tbler=tbler, bits=jnp.where(ack, tbs, 0).astype(jnp.float32),
-               new=~is_retx, dropped=dropped, sinr_eff_db=eff)
-    return (harq, hist), out
+# ---------------------------------------------------------------------------------------
+# CSI-RS report (TS 38.214 5.2.2: RI, PMI, CQI; plus the measurements LightTune uses)
+# ---------------------------------------------------------------------------------------
 
 
 def select_cqi(sinr_meas, ri, cfg, tables=None):
@@ -142,7 +114,7 @@ def select_cqi(sinr_meas, ri, cfg, tables=None):
       (cqi int32 [], sinr_eff_db float32 [3] per modulation: MIESM for QPSK/16QAM/64QAM, or
       with EESM the effective SINR of CQI 1, 7 and 10, the lowest CQI of each modulation).
     """
-    tables = _tables(cfg) if tables is None else tables
+    tables = link_tables(cfg) if tables is None else tables
     n_rb = cfg.channel.n_rb
     mask = allocation_mask(n_rb, ri, n_rb)
     cqis = np.arange(1, 16)
@@ -190,21 +162,83 @@ def csi_report(key, channel_state, t_s, params: LinkParams) -> CsiOut:
                   snr_db=snr_est, delay_spread_s=ds, doppler_hz=fd, cqi=cqi, sinr_eff_db=per_mod)
 
 
+# ---------------------------------------------------------------------------------------
+# One slot
+# ---------------------------------------------------------------------------------------
+
+
+def slot_sinr(channel_state, t_s, precoder, n_dmrs, params: LinkParams):
+    """LMMSE SINR float32 [R, 2] (absolute RBs) of one slot at time t_s for (precoder, DMRS).
+
+    The channel is held constant over the slot (block fading; ``ltjax.channels`` bounds
+    f_D T_slot). The DMRS estimation error (noise averaging and ageing, ``chest_error_var``)
+    adds to the noise; the SINR is that of the effective channel G = H(t_s) W
+    (``precoded_channel``).
+    """
+    cfg = params.cfg
+    nv = noise_var(params)
+    err = chest_error_var(nv, n_dmrs, params.channel.doppler_hz, cfg.slot_s)
+    gr, gi = precoded_channel(channel_state, t_s, precoder, cfg.channel, params.channel)
+    return lmmse_sinr_from_g(gr, gi, nv + err)
+
+
+def slot_step(key, state: LinkState, slot_index, t_s, new_tb: TbDesc, params: LinkParams, tables):
+    """One slot's PDSCH transmission and its HARQ feedback.
+
+    HARQ process (round-robin over the slot index since t = 0, so the RTT stays P slots
+    across period boundaries) -> its pending TB or ``new_tb`` -> SINR of that TB's
+    precoder and DMRS count (``slot_sinr``) on its RBs and layers -> chase combining with
+    the TB's earlier transmissions -> TBLER (``tb_error_rate``) -> ACK/NACK draw -> HARQ
+    state; the PDSCH SNR history gets this transmission's mean SINR.
+
+    Args:
+      key: slot key (consumed by the ACK/NACK draw).
+      state: LinkState; its ``harq`` and ``pdsch_snr_hist`` are updated.
+      slot_index: int32 [] slot within the period.
+      t_s: float32 [] the slot's centre time [s] (absolute).
+      new_tb: TbDesc a new TB would use (the period's allocation).
+      tables: ``link_tables(params.cfg)``.
+
+    Returns:
+      (LinkState, SlotOutputs).
+    """
+    cfg = params.cfg
+    n_rb_max = cfg.channel.n_rb
+    process = (state.period * cfg.slots_per_period + slot_index) % cfg.n_harq
+    tb, is_retx, prior = harq_select(state.harq, process, new_tb)
+    sinr = slot_sinr(state.channel, t_s, tb.precoder, tb.n_dmrs, params)  # [R, 2]
+    rel = (tb.rb_start + jnp.arange(n_rb_max)) % n_rb_max
+    mask = allocation_mask(tb.n_rb, tb.layers, n_rb_max)
+    sinr_rel = sinr[rel] * mask  # relative to rb_start, zero outside the allocation
+    combined = prior + sinr_rel  # chase combining: SINR adds per RB and layer
+    tbler, tbs, eff = tb_error_rate(combined, tb, tables, cfg.esm)
+    ack = jax.random.uniform(key) >= tbler
+    harq, dropped = harq_feedback(state.harq, process, tb, combined, ack, cfg.max_tx)
+    # PDSCH SNR of this transmission alone (as the UE measures it on the DMRS): mean SINR.
+    snr_now = lin_to_db(jnp.sum(sinr_rel) / jnp.sum(mask))
+    hist = jnp.concatenate([snr_now[None], state.pdsch_snr_hist[:-1]])
+    out = SlotOutputs(ack=ack, tbler=tbler, bits=jnp.where(ack, tbs, 0).astype(jnp.float32),
+                      new=~is_retx, dropped=dropped, sinr_eff_db=eff)
+    return state.replace(harq=harq, pdsch_snr_hist=hist), out
+
+
+# ---------------------------------------------------------------------------------------
+# One CSI-RS period: allocation -> features -> slots -> CSI report -> outputs
+# ---------------------------------------------------------------------------------------
+
+
 def init_link(key, params: LinkParams) -> LinkState:
-    """One UE's initial state: its channel and a CSI report at t = 0. The key is consumed."""
+    """One UE's initial state: its channel, empty HARQ processes and a CSI report at t = 0.
+
+    The key is consumed.
+    """
     cfg = params.cfg
     k_ch, k_csi = jax.random.split(key)
-    ch = init_channel(k_ch, cfg.channel)
-    rep = csi_report(k_csi, ch, jnp.float32(0.0), params)
-    # Tie the constant initial HARQ state to the per-UE key-derived report, so that under
-    # shard_map (ltjax.batching.map_ues) it is "varying" over UEs like the scan's output.
-    anchor = rep.snr_db * 0.0
-    harq = jax.tree_util.tree_map(
-        lambda x: (x | (anchor > 1.0)) if x.dtype == bool else x + anchor.astype(x.dtype),
-        init_harq(cfg.n_harq, cfg.channel.n_rb, cfg.channel.n_tx))
-    return LinkState(channel=ch, harq=harq,
-                     report=rep, pdsch_snr_hist=jnp.full((4,), rep.snr_db, jnp.float32),
-                     period=(anchor * 0).astype(jnp.int32))
+    channel = init_channel(k_ch, cfg.channel)
+    report = csi_report(k_csi, channel, jnp.float32(0.0), params)
+    return LinkState(channel=channel, harq=init_harq(cfg.n_harq, cfg.channel.n_rb, cfg.channel.n_tx),
+                     report=report, pdsch_snr_hist=jnp.full((4,), report.snr_db, jnp.float32),
+                     period=jnp.zeros((), jnp.int32))
 
 
 def _draw(key, choices, probs):
@@ -212,6 +246,33 @@ def _draw(key, choices, probs):
     if probs is None:
         return c[jax.random.randint(key, (), 0, len(choices))]
     return c[jax.random.choice(key, len(choices), p=jnp.asarray(probs, jnp.float32))]
+
+
+def allocate(keys, report: CsiOut, inputs: PeriodInputs, cfg: LinkConfig) -> TbDesc:
+    """The TB every new transmission of the period uses.
+
+    RBs and DMRS symbols as ``inputs`` says (or drawn from ``cfg.rb_choices`` /
+    ``cfg.dmrs_choices`` when -1), ``n_rb`` contiguous RBs at a uniformly drawn start,
+    the MCS of ``inputs``, and the rank and precoder of the last report (or its best
+    rank-1 precoder when ``inputs.rank`` is 1).
+
+    Args:
+      keys: three keys (RB count, DMRS count, start RB), consumed.
+      report: the CSI report the gNB acts on (made at the end of the previous period).
+      inputs: PeriodInputs.
+
+    Returns:
+      TbDesc of int32 [] fields and precoder complex64 [Nt, 2].
+    """
+    k_rb, k_dmrs, k_start = keys
+    n_rb = jnp.where(inputs.n_rb > 0, inputs.n_rb, _draw(k_rb, cfg.rb_choices, cfg.rb_probs)).astype(jnp.int32)
+    n_dmrs = jnp.where(inputs.n_dmrs > 0, inputs.n_dmrs,
+                       _draw(k_dmrs, cfg.dmrs_choices, cfg.dmrs_probs)).astype(jnp.int32)
+    rb_start = jax.random.randint(k_start, (), 0, cfg.channel.n_rb - n_rb + 1).astype(jnp.int32)
+    force_r1 = inputs.rank == 1
+    return TbDesc(mcs=jnp.asarray(inputs.mcs, jnp.int32), n_rb=n_rb, rb_start=rb_start, n_dmrs=n_dmrs,
+                  layers=jnp.where(force_r1, 1, report.ri).astype(jnp.int32),
+                  precoder=jnp.where(force_r1, report.precoder_r1, report.precoder))
 
 
 def period_features(report: CsiOut, pdsch_snr_hist, cqi, n_rb, n_dmrs):
@@ -223,122 +284,66 @@ def period_features(report: CsiOut, pdsch_snr_hist, cqi, n_rb, n_dmrs):
     ]).astype(jnp.float32)
 
 
-def _slot_times(t0, cfg):
-    """float32 [S] centre times of the period's slots [s] (same expression as ``slot_step``)."""
+def slot_times(t0, cfg: LinkConfig):
+    """float32 [S] centre times [s] of the slots of a period starting at t0 [s]."""
     s = jnp.arange(cfg.slots_per_period, dtype=jnp.int32)
     return t0 + (s.astype(jnp.float32) + 0.5) * cfg.slot_s
 
 
-def precoded_channel(channel_state, t_s, w, params: LinkParams):
-    """Effective channel G = H(t_s) W at every RB, as (real, imag) float32 [R, Nr, 2].
-
-    Same quantity as ``channel_freq_response(...) @ w``, with the sums reordered (exact
-    algebra, float32 rounding differs): the precoder is applied to the L time-domain taps
-    first, G_r = sum_l steer_{r,l} (H_l W), so the frequency stage (the bulk of the flops)
-    maps 2 precoded columns instead of Nt = 4 ports, as one real GEMM
-    [2R, L] x [L, Nr 2 (re, im)] (the complex product split into real parts; XLA CPU runs a
-    real GEMM several times faster than a complex einsum of this shape).
-    """
-    ccfg = params.cfg.channel
-    if ccfg.model == "AWGN":
-        g = jnp.broadcast_to(jnp.eye(ccfg.n_rx, ccfg.n_tx, dtype=jnp.complex64) @ w,
-                             (ccfg.n_rb, ccfg.n_rx, w.shape[-1]))
-        return jnp.real(g), jnp.imag(g)
-    taps = channel_taps(channel_state, t_s, ccfg, params.channel)  # [L, Nr, Nt]
-    tw = jnp.sum(taps[:, :, :, None] * w[None, None, :, :], axis=2)  # [L, Nr, 2]
-    delays_norm, _ = normalized_profile(ccfg.model)
-    # Identical steering phases to channel_freq_response: f_r tau_l,norm * DS cycles.
-    cycles = jnp.asarray(np.outer(ccfg.rb_frequencies_hz(), delays_norm), jnp.float32) \
-        * jnp.asarray(params.channel.delay_spread_s, jnp.float32)
-    ang = (-2.0 * math.pi) * cycles
-    steer = jnp.concatenate([jnp.cos(ang), jnp.sin(ang)], 0)  # [2R, L]: Re, Im of exp(j ang)
-    x = jnp.concatenate([jnp.real(tw), jnp.imag(tw)], -1)  # [L, Nr, 2c]
-    y = jnp.einsum("ql,lrx->qrx", steer, x)  # [2R, Nr, 2c]
-    r, c = ccfg.n_rb, w.shape[-1]
-    return y[:r, :, :c] - y[r:, :, c:], y[:r, :, c:] + y[r:, :, :c]
+def period_start_s(state: LinkState, cfg: LinkConfig):
+    """float32 [] absolute start time [s] of the period ``state.period``."""
+    return state.period.astype(jnp.float32) * jnp.float32(cfg.period_s)
 
 
-def slot_sinr(channel_state, t_s, precoder, n_dmrs, params: LinkParams):
-    """LMMSE SINR [R, 2] of one slot at time t_s for (precoder, DMRS count), as ``slot_step``.
-
-    DMRS estimation error as extra noise (``chest_error_var``), then the LMMSE SINR of
-    G = H W (``precoded_channel``).
-    """
-    cfg = params.cfg
-    nv = noise_var(params)
-    err = chest_error_var(nv, n_dmrs, params.channel.doppler_hz, cfg.slot_s)
-    gr, gi = precoded_channel(channel_state, t_s, precoder, params)
-    return lmmse_sinr_from_g(gr, gi, nv + err)
-
-
-def harq_slot(key, carry, sinr_new, sinr_old, params: LinkParams, new_tb: TbDesc, process, tables):
-    """The HARQ part of one slot, given the slot's precomputed SINRs [R, 2] (absolute RBs).
-
-    ``sinr_new`` is the SINR with the period's precoder and DMRS count, ``sinr_old`` the SINR
-    with the precoder and DMRS count of the TB that ``process`` held at the period start.
-    The selected TB uses ``sinr_old`` iff it is a retransmission of a TB from an earlier
-    period (carry flag ``old``), else ``sinr_new``. The rest is ``slot_step`` line by line.
+def run_slots(key, state: LinkState, new_tb: TbDesc, params: LinkParams):
+    """The S slots of the period ``state.period`` as a ``lax.scan`` of ``slot_step``.
 
     Args:
-      key: slot key (consumed by the ACK/NACK draw).
-      carry: (HarqState, pdsch_snr_hist [4], old bool [P]: process still holds the TB it
-        held at the period start).
-      process: int32 [] HARQ process of this slot.
+      key: slot key of the period (slot s uses ``fold_in(key, s)``).
+      state: LinkState at the period start.
+      new_tb: the period's allocation (``allocate``).
 
     Returns:
-      (carry, dict of per-slot scalars as ``slot_step``).
+      (LinkState with the HARQ state and PDSCH SNR history after the last slot,
+      SlotOutputs with a leading [S] axis).
     """
     cfg = params.cfg
-    harq, hist, old = carry
-    n_rb_max = cfg.channel.n_rb
-    tb, is_retx, prior = harq_select(harq, process, new_tb)
-    use_old = is_retx & old[process]
-    sinr = jnp.where(use_old, sinr_old, sinr_new)
-    rel = (tb.rb_start + jnp.arange(n_rb_max)) % n_rb_max
-    mask = allocation_mask(tb.n_rb, tb.layers, n_rb_max)
-    sinr_rel = sinr[rel] * mask
-    combined = prior + sinr_rel  # chase combining: SINR adds per RB and layer
-    tbler, tbs, eff = tb_error_rate(combined, tb, tables, cfg.esm)
-    ack = jax.random.uniform(key) >= tbler
-    harq, dropped = harq_feedback(harq, process, tb, combined, ack, cfg.max_tx)
-    old = old.at[process].set(use_old)
-    snr_now = lin_to_db(jnp.sum(sinr_rel) / jnp.sum(mask))
-    hist = jnp.concatenate([snr_now[None], hist[:-1]])
-    out = dict(ack=ack, tbler=tbler, bits=jnp.where(ack, tbs, 0).astype(jnp.float32),
-               new=~is_retx, dropped=dropped, sinr_eff_db=eff)
-    return (harq, hist, old), out
+    tables = link_tables(cfg)
 
-
-def _run_slots(k_slots, state: LinkState, new_tb: TbDesc, t0, params: LinkParams):
-    """The S slots of a period as a scan: HARQ select, then the selected TB's SINR from the
-    precoded channel (``slot_sinr``), then ``harq_slot``. Same results as scanning
-    ``slot_step`` (test_slot_batched_engine_equals_per_slot_reference).
-
-    Measured (docs/link_engine.md "Engine speed-up"): ~2.4x faster than the original engine
-    and ~1.7x faster than computing the SINR of all S slots before the scan (the [S, R, ...]
-    arrays of a UE chunk leave the cache), so the per-slot form is the one kept.
-
-    Returns:
-      ((HarqState, pdsch_snr_hist [4]), dict of per-slot [S] arrays as ``slot_step``).
-    """
-    cfg = params.cfg
-    g0 = state.period * cfg.slots_per_period
-    times = _slot_times(t0, cfg)
-    tables = _tables(cfg)
-
-    def body(carry, xs):
+    def body(state, xs):
         s, t = xs
-        process = (g0 + s) % cfg.n_harq
-        tb, _, _ = harq_select(carry[0], process, new_tb)
-        sinr = slot_sinr(state.channel, t, tb.precoder, tb.n_dmrs, params)
-        return harq_slot(jax.random.fold_in(k_slots, s), carry, sinr, sinr, params, new_tb,
-                         process, tables)
+        return slot_step(jax.random.fold_in(key, s), state, s, t, new_tb, params, tables)
 
-    old0 = state.harq.n_tx >= 0
-    (harq, hist, _), per_slot = jax.lax.scan(
-        body, (state.harq, state.pdsch_snr_hist, old0),
-        (jnp.arange(cfg.slots_per_period, dtype=jnp.int32), times))
-    return (harq, hist), per_slot
+    slots = (jnp.arange(cfg.slots_per_period, dtype=jnp.int32), slot_times(period_start_s(state, cfg), cfg))
+    return jax.lax.scan(body, state, slots)
+
+
+def period_bler(n_nack, n_ack):
+    """Eq. 11 of the LightTune paper: the period's BLER, float32 [].
+
+    BLER_t = N_NACK,t / (N_ACK,t + N_NACK,t), the NACKs over every PDSCH transmission of
+    period t, HARQ retransmissions included (what the UE sees on the PUCCH).
+    """
+    return (n_nack / (n_ack + n_nack)).astype(jnp.float32)
+
+
+def period_outputs(features, report: CsiOut, slots: SlotOutputs, new_tb: TbDesc,
+                   cfg: LinkConfig) -> PeriodOutputs:
+    """PeriodOutputs from the period's features, end-of-period report and [S] slot outputs."""
+    n_ack = jnp.sum(slots.ack).astype(jnp.int32)
+    n_nack = (cfg.slots_per_period - n_ack).astype(jnp.int32)  # every slot carries one PDSCH
+    bits = jnp.sum(slots.bits)
+    return PeriodOutputs(
+        features=features, report=report, n_ack=n_ack, n_nack=n_nack,
+        bler=period_bler(n_nack, n_ack),
+        delivered_bits=bits, throughput_mbps=(bits / cfg.period_s / 1e6).astype(jnp.float32),
+        n_new=jnp.sum(slots.new).astype(jnp.int32),
+        n_dropped=jnp.sum(slots.dropped).astype(jnp.int32),
+        mean_tbler=jnp.mean(slots.tbler),
+        n_nack_first=jnp.sum(slots.new & ~slots.ack).astype(jnp.int32),
+        mean_tbler_first=(jnp.sum(jnp.where(slots.new, slots.tbler, 0.0))
+                          / jnp.maximum(jnp.sum(slots.new), 1)).astype(jnp.float32),
+        mcs=new_tb.mcs, n_rb=new_tb.n_rb, n_dmrs=new_tb.n_dmrs, rank=new_tb.layers)
 
 
 def link_period(key, state: LinkState, inputs: PeriodInputs, params: LinkParams):
@@ -351,41 +356,15 @@ def link_period(key, state: LinkState, inputs: PeriodInputs, params: LinkParams)
       params: LinkParams.
 
     Returns:
-      (LinkState, PeriodOutputs).
+      (LinkState of the next period, PeriodOutputs).
     """
     cfg = params.cfg
-    n_rb_max = cfg.channel.n_rb
-    k_rb, k_dm, k_start, k_slots, k_csi = jax.random.split(key, 5)
-    n_rb = jnp.where(inputs.n_rb > 0, inputs.n_rb, _draw(k_rb, cfg.rb_choices, cfg.rb_probs)).astype(jnp.int32)
-    n_dmrs = jnp.where(inputs.n_dmrs > 0, inputs.n_dmrs,
-                       _draw(k_dm, cfg.dmrs_choices, cfg.dmrs_probs)).astype(jnp.int32)
-    rb_start = jax.random.randint(k_start, (), 0, n_rb_max - n_rb + 1).astype(jnp.int32)
-    rep = state.report
-    force_r1 = inputs.rank == 1
-    layers = jnp.where(force_r1, 1, rep.ri).astype(jnp.int32)
-    precoder = jnp.where(force_r1, rep.precoder_r1, rep.precoder)
-    mcs = jnp.asarray(inputs.mcs, jnp.int32)
-    new_tb = TbDesc(mcs=mcs, n_rb=n_rb, rb_start=rb_start, n_dmrs=n_dmrs, layers=layers,
-                    precoder=precoder)
-    features = period_features(rep, state.pdsch_snr_hist, jnp.asarray(inputs.cqi), n_rb, n_dmrs)
-    t0 = state.period.astype(jnp.float32) * jnp.float32(cfg.period_s)
-
-    (harq, hist), per_slot = _run_slots(k_slots, state, new_tb, t0, params)
-    t_end = t0 + jnp.float32(cfg.period_s)
-    report = csi_report(k_csi, state.channel, t_end, params)
-    n_ack = jnp.sum(per_slot["ack"]).astype(jnp.int32)
-    n_nack = (cfg.slots_per_period - n_ack).astype(jnp.int32)
-    bits = jnp.sum(per_slot["bits"])
-    out = PeriodOutputs(
-        features=features, report=report, n_ack=n_ack, n_nack=n_nack,
-        bler=(n_nack / cfg.slots_per_period).astype(jnp.float32),  # eq. 11, every PDSCH counts
-        delivered_bits=bits, throughput_mbps=(bits / cfg.period_s / 1e6).astype(jnp.float32),
-        n_new=jnp.sum(per_slot["new"]).astype(jnp.int32),
-        n_dropped=jnp.sum(per_slot["dropped"]).astype(jnp.int32),
-        mean_tbler=jnp.mean(per_slot["tbler"]),
-        n_nack_first=jnp.sum(per_slot["new"] & ~per_slot["ack"]).astype(jnp.int32),
-        mean_tbler_first=(jnp.sum(jnp.where(per_slot["new"], per_slot["tbler"], 0.0))
-                          / jnp.maximum(jnp.sum(per_slot["new"]), 1)).astype(jnp.float32),
-        mcs=mcs, n_rb=n_rb, n_dmrs=n_dmrs, rank=layers)
-    new_state = state.replace(harq=harq, report=report, pdsch_snr_hist=hist, period=state.period + 1)
-    return new_state, out
+    k_rb, k_dmrs, k_start, k_slots, k_csi = jax.random.split(key, 5)
+    new_tb = allocate((k_rb, k_dmrs, k_start), state.report, inputs, cfg)
+    features = period_features(state.report, state.pdsch_snr_hist, jnp.asarray(inputs.cqi),
+                                new_tb.n_rb, new_tb.n_dmrs)
+    t_end = period_start_s(state, cfg) + jnp.float32(cfg.period_s)
+    state, slots = run_slots(k_slots, state, new_tb, params)
+    state = state.replace(report=csi_report(k_csi, state.channel, t_end, params))
+    state = state.replace(period=state.period + 1)
+    return state, period_outputs(features, state.report, slots, new_tb, cfg)

@@ -1,14 +1,18 @@
-"""Runs over periods (``lax.scan``) and over UEs (``vmap``, the one batching boundary).
+"""One UE over T periods (``lax.scan`` of ``link_period``) under a stateless gNB policy.
 
-Letters: U UEs, T periods.
+Letters: T periods.
 
 A policy maps a UE's latest CSI report to the next period's ``PeriodInputs`` (per UE,
-pure). ``follow_cqi`` is the plain "use the reported CQI" gNB; ``fixed_mcs`` pins the MCS
-(BLER curves). Issue #4's OLLA / CQI-Tune policies keep their own state and call
-``link_period`` directly in their own scan.
+pure). ``follow_cqi`` is the plain "use the reported CQI" gNB; ``fixed_mcs`` and
+``fixed_inputs`` pin the MCS (BLER curves). Link-adaptation policies with state of their
+own (OLLA, CQI-Tune, ``ltjax.linkadapt``) call ``link_period`` directly in their own scan.
 
-Keys: UE u uses ``k_ue = fold_in(key, u)``; its init uses ``split(k_ue)[0]`` and period t
-uses ``fold_in(split(k_ue)[1], t)``. Results do not depend on how UEs are chunked.
+Batching over UEs is not done here: ``run_ue`` is a per-UE kernel for
+``ltjax.batching.map_ues``, e.g. ``map_ues(kernel, point_key, n_ues, params)`` with a
+kernel that calls ``run_ue(ue_key, params, n_periods, policy)``.
+
+Keys: for a UE key ``k_ue`` (``fold_in(point_key, u)`` under ``map_ues``) the init uses
+``split(k_ue)[0]`` and period t uses ``fold_in(split(k_ue)[1], t)``.
 """
 
 from __future__ import annotations
@@ -30,16 +34,24 @@ def follow_cqi(report: CsiOut) -> PeriodInputs:
     return PeriodInputs(mcs=jnp.asarray(CQI_TO_MCS)[report.cqi], cqi=report.cqi)
 
 
-def fixed_mcs(mcs: int, n_rb: int = -1, n_dmrs: int = -1, rank: int = 0) -> Policy:
-    """Policy with a fixed MCS (and optionally fixed RBs / DMRS / rank 1)."""
+def fixed_inputs(inputs: PeriodInputs) -> Policy:
+    """Policy applying ``inputs`` (may be traced) every period; ``cqi`` is the reported one."""
     def policy(report: CsiOut) -> PeriodInputs:
-        return PeriodInputs(mcs=jnp.int32(mcs), cqi=report.cqi, n_rb=jnp.int32(n_rb),
-                            n_dmrs=jnp.int32(n_dmrs), rank=jnp.int32(rank))
+        return inputs.replace(cqi=report.cqi)
     return policy
 
 
+def fixed_mcs(mcs: int, n_rb: int = -1, n_dmrs: int = -1, rank: int = 0) -> Policy:
+    """Policy with a fixed MCS (and optionally fixed RBs / DMRS / rank 1)."""
+    return fixed_inputs(PeriodInputs(mcs=jnp.int32(mcs), cqi=jnp.int32(0), n_rb=jnp.int32(n_rb),
+                                     n_dmrs=jnp.int32(n_dmrs), rank=jnp.int32(rank)))
+
+
 def run_ue(key, params: LinkParams, n_periods: int, policy: Policy = follow_cqi) -> PeriodOutputs:
-    """One UE over T periods; returns PeriodOutputs with a leading [T] axis."""
+    """One UE over T periods (the key is consumed); PeriodOutputs with a leading [T] axis.
+
+    ``n_periods`` and ``policy`` are static (a scan length and a Python function).
+    """
     k_init, k_run = jax.random.split(key)
     state = init_link(k_init, params)
 
@@ -49,16 +61,3 @@ def run_ue(key, params: LinkParams, n_periods: int, policy: Policy = follow_cqi)
 
     _, outs = jax.lax.scan(body, state, jnp.arange(n_periods, dtype=jnp.int32))
     return outs
-
-
-def simulate(key, params: LinkParams, n_ue: int, n_periods: int, policy: Policy = follow_cqi,
-             ue_offset: int = 0) -> PeriodOutputs:
-    """U UEs x T periods, vmapped over UEs; PeriodOutputs with leading [U, T] axes.
-
-    UE u (global index ue_offset + u) uses ``fold_in(key, ue_offset + u)``, so chunked runs
-    equal one big run. Not jitted here: wrap it in ``jax.jit`` (static n_ue, n_periods,
-    policy) at the entry point.
-    """
-    ues = jnp.arange(n_ue, dtype=jnp.int32) + ue_offset
-    keys = jax.vmap(lambda u: jax.random.fold_in(key, u))(ues)
-    return jax.vmap(lambda k: run_ue(k, params, n_periods, policy))(keys)

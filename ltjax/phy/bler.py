@@ -19,7 +19,7 @@ Why rate-dependent: published NR LDPC curves sit ~1.5-2 dB from the finite-lengt
 high rate but 4-6 dB at the lowest MCS (heavy BG2 puncturing/repetition); a constant margin
 cannot be within 2 dB of both MCS 0 (~ -1 dB) and MCS 28 (19-22 dB) of nr_facts.md. The
 two numbers (1.5, 3.5) were chosen by hand against those five published points; the
-comparison table is in docs/phy_abstraction.md and tests/test_phy_bler.py.
+comparison table is in docs/phy_abstraction.md and tests/phy/test_phy_abstraction.py.
 
 Transport block: TBLER = 1 - (1 - BLER_cb)^C (independent code blocks, nr_facts.md).
 """

@@ -1,4 +1,4 @@
-"""Per-UE HARQ with chase combining (one UE; the engine vmaps over UEs).
+"""Per-UE HARQ with chase combining (one UE; ``ltjax.batching.map_ues`` batches UEs).
 
 Letters: P HARQ processes, R resource blocks, Nt gNB ports.
 
