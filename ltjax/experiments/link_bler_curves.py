@@ -1,4 +1,4 @@
-"""``link_bler_curves``: mean BLER and throughput per fixed MCS over SNR (AWGN, TDL-A30/B50/C200).
+"""``link_bler_curves``: mean BLER and throughput per fixed MCS over SNR (AWGN or a TDL scenario).
 
 Each grid point runs ``n_ue`` UEs for ``n_periods`` CSI-RS periods (80 ms, 160 slots each)
 through the full link engine (``ltjax.link``): channel, DMRS estimation error, LMMSE SINR,
@@ -13,6 +13,10 @@ the grid point for every new TB, the reported RI/PMI (or rank 1), ``n_rb`` RBs a
 - ``residual_bler``: TBs dropped after max_tx transmissions / new TBs;
 - ``cqi_mean``, ``ri_mean``: what the UE reported.
 
+Channels are named through the scenario table (``ltjax.channels.scenario``): "AWGN",
+"TDL-A30", "TDL-B50", "TDL-C200", any "TDL-<A|B|C><ns>", or "TDL-A/B/C" with
+``delay_spread_ns``.
+
 SNR is the average SNR per receive antenna and RE (``snr_db``), not the post-equaliser
 SINR. With AWGN's identity-like 2x4 channel (H = I_{2x4}, ltjax.channels) a rank-1 Type I
 precoder (four entries of magnitude 1/2) puts only half its power on the two ports that
@@ -22,62 +26,66 @@ SNR - 3 dB, so rank-1 AWGN curves sit 3 dB right of SISO curves. See docs/link_e
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from flax import struct
 
-from ltjax.channels import ChannelConfig, ChannelParams, validate_channel_config
-from ltjax.link.config import LinkConfig, LinkParams, PeriodInputs
-from ltjax.link.rollout import run_ue
-from ltjax.plotting.link_bler_curves import plot_bler, plot_bler_first_tx, plot_throughput
 from ltjax.batching import map_ues
+from ltjax.channels import ChannelConfig, Scenario, max_delay_spread_s, scenario, validate_channel_config
+from ltjax.link.config import LinkConfig, LinkParams, PeriodInputs, link_params_for_scenario
+from ltjax.link.rollout import fixed_inputs, run_ue
 from ltjax.params import field
+from ltjax.plotting.link_bler_curves import plot_bler, plot_bler_first_tx, plot_throughput
 from ltjax.sweep.registry import register_experiment
 
-# Experiment channel name -> (ltjax.channels model, RMS delay spread [s]).
-CHANNELS = {"AWGN": ("AWGN", 0.0), "TDL-A30": ("A", 30e-9), "TDL-B50": ("B", 50e-9),
-            "TDL-C200": ("C", 200e-9)}
 
-
-def _ue_kernel(ue_key, snr_db, ds, fd, mcs, n_rb, n_dmrs, rank, *, cfg: LinkConfig, n_periods: int):
-    """One UE's run at a fixed MCS; per-period scalars [T]."""
-    params = LinkParams(cfg=cfg, snr_db=snr_db, channel=ChannelParams(delay_spread_s=ds, doppler_hz=fd))
-
-    def policy(report):
-        return PeriodInputs(mcs=mcs, cqi=report.cqi, n_rb=n_rb, n_dmrs=n_dmrs, rank=rank)
-
-    o = run_ue(ue_key, params, n_periods, policy)
+def _ue_kernel(ue_key, params: LinkParams, inputs: PeriodInputs, *, n_periods: int):
+    """One UE's run with the fixed ``inputs`` every period; per-period scalars [T]."""
+    o = run_ue(ue_key, params, n_periods, fixed_inputs(inputs))
     return dict(n_nack=o.n_nack, n_ack=o.n_ack, bits=o.delivered_bits, tbler=o.mean_tbler,
                 n_nack_first=o.n_nack_first, tbler_first=o.mean_tbler_first,
                 n_new=o.n_new, n_dropped=o.n_dropped, cqi=o.report.cqi, ri=o.report.ri,
                 sinr_eff=o.report.sinr_eff_db)
 
 
-def link_config(channel: str, n_rb: int = 106, max_tx: int = 4, esm: str = "miesm",
-                max_rank: int = 2, correlation: str = "low") -> LinkConfig:
-    model, _ = CHANNELS[channel]
-    return LinkConfig(channel=ChannelConfig(model=model, correlation=correlation), rb_choices=(n_rb,),
+def link_config(n_rb: int = 106, max_tx: int = 4, esm: str = "miesm", max_rank: int = 2,
+                correlation: str = "low") -> LinkConfig:
+    """The experiment's static link configuration (the channel model comes from the scenario)."""
+    return LinkConfig(channel=ChannelConfig(correlation=correlation), rb_choices=(n_rb,),
                       dmrs_choices=(1, 2, 3, 4), max_tx=max_tx, esm=esm, max_rank=max_rank)
 
 
-def run_point(key, channel: str, snr_db: float, mcs: int, doppler_hz: float = 10.0, n_ue: int = 32,
-              n_periods: int = 2, n_rb: int = 106, n_dmrs: int = 2, rank: int = 1, max_tx: int = 4,
-              esm: str = "miesm", correlation: str = "low") -> dict[str, np.ndarray]:
-    """Per-UE, per-period outputs of one grid point (numpy, [U, T])."""
-    cfg = link_config(channel, n_rb, max_tx, esm, max_rank=2 if rank != 1 else 1, correlation=correlation)
-    _, ds = CHANNELS[channel]
-    return map_ues(_ue_kernel, key, n_ue, jnp.float32(snr_db), jnp.float32(ds), jnp.float32(doppler_hz),
-                   jnp.int32(mcs), jnp.int32(n_rb), jnp.int32(n_dmrs), jnp.int32(0),
-                   static={"cfg": cfg, "n_periods": int(n_periods)})
+def run_point(key, channel: Scenario | str, snr_db: float, mcs: int, doppler_hz: float = 10.0,
+              n_ue: int = 32, n_periods: int = 2, n_rb: int = 106, n_dmrs: int = 2, rank: int = 1,
+              max_tx: int = 4, esm: str = "miesm", correlation: str = "low") -> dict[str, np.ndarray]:
+    """Per-UE, per-period outputs of one grid point (numpy, [U, T]).
+
+    ``rank`` 1 caps the reported rank at 1; 2 lets the UE report RI <= 2 and the gNB follow it.
+    """
+    cfg = link_config(n_rb, max_tx, esm, max_rank=2 if rank != 1 else 1, correlation=correlation)
+    params = link_params_for_scenario(channel, snr_db=snr_db, doppler_hz=doppler_hz, cfg=cfg)
+    inputs = PeriodInputs(mcs=jnp.int32(mcs), cqi=jnp.int32(0), n_rb=jnp.int32(n_rb),
+                          n_dmrs=jnp.int32(n_dmrs), rank=jnp.int32(0))
+    return map_ues(_ue_kernel, key, n_ue, params, inputs, static={"n_periods": int(n_periods)})
+
+
+def _scenario(p) -> Scenario:
+    """The point's channel scenario (``delay_spread_ns`` 0 means: the one in the name)."""
+    return scenario(p.channel, p.delay_spread_ns if p.delay_spread_ns else None)
 
 
 def _check(p):
-    model, ds = CHANNELS.get(p.channel, (None, 0.0))
-    if model is None:
-        return "channel", f"must be one of {', '.join(CHANNELS)}"
-    return validate_channel_config(model=model, delay_spread_s=ds, doppler_hz=p.doppler_hz,
+    try:
+        scen = _scenario(p)
+    except ValueError as err:
+        msg = str(err)
+        return ("delay_spread_ns" if p.delay_spread_ns and not msg.startswith("unknown channel") else "channel"), msg
+    if scen.delay_spread_s > max_delay_spread_s():
+        return ("delay_spread_ns" if p.delay_spread_ns else "channel",
+                f"the RMS delay spread must be at most {max_delay_spread_s() * 1e9:.0f} ns (coherence bandwidth "
+                f">= 1 RB at 30 kHz), got {scen.delay_spread_s * 1e9:g} ns")
+    return validate_channel_config(model=scen.model, delay_spread_s=scen.delay_spread_s, doppler_hz=p.doppler_hz,
                                    n_rb=106, correlation=p.correlation)
 
 
@@ -85,7 +93,10 @@ def _check(p):
 class LinkBlerCurvesParams:
     """Parameters of the experiment (units in each field's schema)."""
 
-    channel: str = field("AWGN", 'channel model', choices=tuple(CHANNELS))
+    channel: str = field("AWGN", 'channel scenario: AWGN, TDL-A30, TDL-B50, TDL-C200, TDL-<A|B|C><ns>, or '
+                                 'TDL-A/B/C with delay_spread_ns')
+    delay_spread_ns: float = field(0.0, 'RMS delay spread for a channel named without one (e.g. TDL-C); '
+                                        '0 = the one in the name', unit='ns', lo=0.0, hi=1000.0)
     snr_db: float = field(10.0, 'average SNR per receive antenna and RE', unit='dB', lo=-20.0, hi=50.0)
     mcs: int = field(9, 'fixed MCS (TS 38.214 table 5.1.3.1-1) of every new TB', lo=0, hi=28)
     doppler_hz: float = field(10.0, 'maximum Doppler', unit='Hz', lo=0.0, hi=200.0)
@@ -106,8 +117,8 @@ class LinkBlerCurvesParams:
     plots=(plot_bler, plot_bler_first_tx, plot_throughput),
     check=_check,
 )
-def link_bler_curves(key, p):
-    o = run_point(key, p.channel, p.snr_db, p.mcs, p.doppler_hz, p.n_ue, p.n_periods,
+def link_bler_curves(key, p: LinkBlerCurvesParams):
+    o = run_point(key, _scenario(p), p.snr_db, p.mcs, p.doppler_hz, p.n_ue, p.n_periods,
                   p.n_rb, p.n_dmrs, p.rank, p.max_tx, p.esm, p.correlation)
     n_tx = float(np.sum(o["n_ack"]) + np.sum(o["n_nack"]))
     period_s = 160 * 0.5e-3

@@ -9,11 +9,17 @@ import numpy as np
 from ltjax.plotting.common import plt, read_csv, save
 
 
+def _channel(row) -> str:
+    """Panel title: the channel name, plus the delay spread when it was given apart (TDL-C 300 ns)."""
+    ds = row.get("delay_spread_ns") or 0.0
+    return f"{row['channel']} {ds:g} ns" if ds else str(row["channel"])
+
+
 def _panels(rows, metric, ylabel, logy):
-    channels = sorted({r["channel"] for r in rows}, key=lambda c: (c != "AWGN", c))
+    channels = sorted({_channel(r) for r in rows}, key=lambda c: (c != "AWGN", c))
     fig, axes = plt.subplots(1, len(channels), figsize=(4.2 * len(channels), 3.6), squeeze=False)
     for ax, ch in zip(axes[0], channels):
-        sub = [r for r in rows if r["channel"] == ch]
+        sub = [r for r in rows if _channel(r) == ch]
         for mcs in sorted({int(r["mcs"]) for r in sub}):
             pts = sorted((r["snr_db"], r[metric]) for r in sub if int(r["mcs"]) == mcs)
             x, y = np.array(pts).T
