@@ -1,9 +1,11 @@
 """The ``ltjax`` command: run sweeps, list experiments, run benchmarks.
 
-Exit codes: 0 success; 2 bad input (config, data files, flags) with a one-line
-``ltjax: error: ...`` message and no traceback; 3 a non-finite metric; 4 a
-chunk job failed on a cluster executor (one line naming its logs); 130
-interrupted (finished chunks are kept, re-run to resume).
+Exit codes (``ltjax.errors``): 0 success; 2 bad input (config, data files, flags, output
+paths, an output directory another run is writing) with a one-line ``ltjax: error: ...``
+message and no traceback; 3 a non-finite metric; 4 a chunk job failed on a cluster
+executor (one line naming its logs); 130 interrupted by SIGINT (Ctrl-C) and 143 by
+SIGTERM (what SLURM sends), within a second or two at any phase, finished chunks kept
+(re-run to resume; ``ltjax.sweep.interrupts``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import os
 import sys
 
 from ltjax import __version__
-from ltjax.errors import ExecutionError, InputError, NumericalError
+from ltjax.errors import (EXIT_EXECUTION, EXIT_INPUT, EXIT_NUMERICAL, EXIT_SIGINT, ExecutionError, InputError,
+                          NumericalError, one_line)
 
 EXECUTORS = ("inline", "submitit-local", "submitit-slurm", "ray")  # == ltjax.sweep.executors.EXECUTORS
 
@@ -53,8 +56,13 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="overwrite an existing result directory")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     r.add_argument("--data-dir", help="directory of input data sets (e.g. MNIST); sets LTJAX_DATA_DIR")
-    r.add_argument("--chunk-points", type=_positive_int, default=1,
-                   help="grid points per chunk: per resumable file and per cluster job (default 1)")
+    r.add_argument("--chunk-points", type=_positive_int, default=None,
+                   help="grid points per chunk: per resumable file and per cluster job (default: 1, or "
+                        "enough that at most 1000 chunk files are written)")
+    r.add_argument("--max-points", type=_positive_int, default=None,
+                   help="largest grid accepted (default 100000)")
+    r.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import a Python module that registers experiments (repeatable)")
     r.add_argument("--ue-chunk", type=_positive_int, default=None,
                    help="UEs per device batch chunk in map_ues (default: all UEs of a point at once)")
     r.add_argument("--points-over-devices", action="store_true",
@@ -114,16 +122,10 @@ def _check_run_flags(args) -> None:
             raise InputError(f"--data-dir {args.data_dir}: no such directory")
         if not os.access(args.data_dir, os.R_OK | os.X_OK):
             raise InputError(f"--data-dir {args.data_dir}: directory is not readable")
-    if args.out is not None:
-        if not args.out.strip():
-            raise InputError("--out: empty path")
-        if os.path.exists(args.out) and not os.path.isdir(args.out):
-            raise InputError(f"--out {args.out}: exists and is not a directory")
-        parent = os.path.dirname(os.path.abspath(args.out))
-        while parent and not os.path.exists(parent):
-            parent = os.path.dirname(parent)
-        if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
-            raise InputError(f"--out {args.out}: directory is not writable")
+    if args.out is not None and not args.out.strip():
+        raise InputError("--out: empty path")
+    # Everything else about --out (and the sweep's out / name) is checked by the runner,
+    # before any compute (ltjax.sweep.outdir).
 
 
 def _cmd_run(args) -> int:
@@ -142,7 +144,8 @@ def _cmd_run(args) -> int:
         distributed.initialize(spec)
         started = True
     try:
-        cfg = load_sweep(args.sweep)
+        _import_modules(args.imports)
+        cfg = load_sweep(args.sweep, **({"max_points": args.max_points} if args.max_points else {}))
     except BaseException:
         if started:
             distributed.shutdown()
@@ -176,12 +179,27 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _import_modules(names: list[str]) -> None:
+    """``--import MODULE``: modules that register experiments; one line if one fails."""
+    from ltjax.sweep.registry import import_module
+
+    for name in names:
+        try:
+            import_module(name)
+        except ImportError as e:
+            raise InputError(f"--import {name}: cannot import it ({e})") from None
+        except Exception as e:  # noqa: BLE001 - the user's module failed while importing
+            raise InputError(f"--import {name}: the module raised {type(e).__name__}: {e}") from None
+
+
 def _cmd_bench(args) -> int:
     from ltjax.bench import all_benches
+    from ltjax.bench.common import check_out_dir
 
     benches = all_benches()
     if args.name not in benches:
         raise InputError(f"bench NAME: unknown benchmark {args.name!r}; allowed: {', '.join(benches) or 'none'}")
+    check_out_dir(args.out_dir)  # before the benchmark runs, not after
     benches[args.name][1](args)
     return 0
 
@@ -194,34 +212,54 @@ def _register_experiments() -> None:
     load_plugins()
 
 
+# What an interrupted command keeps (printed after "ltjax: interrupted (SIGINT); ").
+KEPT = {"run": "finished grid points are kept; re-run the same command to resume",
+        "bench": "no benchmark file was written"}
+
+
+def _print_error(message: str) -> None:
+    """``ltjax: error: <message>`` as one line that any terminal encoding can print."""
+    line = f"ltjax: error: {one_line(message)}\n"
+    enc = getattr(sys.stderr, "encoding", None) or "utf-8"
+    sys.stderr.write(line.encode(enc, "backslashreplace").decode(enc, "replace"))
+    sys.stderr.flush()
+
+
+def _dispatch(args) -> int:
+    if args.cmd == "run":
+        if not args.distributed:  # under --distributed, jax.distributed must start first
+            _register_experiments()
+        return _cmd_run(args)
+    if args.cmd == "list":
+        _register_experiments()
+        return _cmd_list()
+    if args.cmd == "bench":
+        return _cmd_bench(args)
+    _build_parser().print_help()
+    return EXIT_INPUT
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
         args = _build_parser().parse_args(argv)
         args.command_line = " ".join(["ltjax", *argv])
-        if args.cmd == "run":
-            if not args.distributed:  # under --distributed, jax.distributed must start first
-                _register_experiments()
-            return _cmd_run(args)
-        if args.cmd == "list":
-            _register_experiments()
-            return _cmd_list()
-        if args.cmd == "bench":
-            return _cmd_bench(args)
-        _build_parser().print_help()
-        return 2
+        from ltjax.sweep.interrupts import handle_signals
+
+        with handle_signals(KEPT.get(args.cmd, "nothing was written")):
+            return _dispatch(args)
     except InputError as e:
-        print(f"ltjax: error: {e}", file=sys.stderr)
-        return 2
+        _print_error(str(e))
+        return EXIT_INPUT
     except NumericalError as e:
-        print(f"ltjax: error: {e}", file=sys.stderr)
-        return 3
+        _print_error(str(e))
+        return EXIT_NUMERICAL
     except ExecutionError as e:
-        print(f"ltjax: error: {e}", file=sys.stderr)
-        return 4
-    except KeyboardInterrupt:
-        print("ltjax: interrupted; finished grid points are kept, re-run to resume", file=sys.stderr)
-        return 130
+        _print_error(str(e))
+        return EXIT_EXECUTION
+    except KeyboardInterrupt:  # only where the signal handlers could not be installed
+        _print_error("interrupted; finished grid points are kept, re-run to resume")
+        return EXIT_SIGINT
 
 
 if __name__ == "__main__":

@@ -137,7 +137,11 @@ def check_output_path(path: str | Path, where: str, *, directory: bool = False) 
         raise InputError(f"{where}: {text}: cannot resolve path ({e})") from None
     if any(str(resolved) == r or str(resolved).startswith(r + "/") for r in ("/proc", "/sys", "/dev")):
         raise InputError(f"{where}: {text}: not a place for results (system directory)")
-    if p.exists() or p.is_symlink():
+    try:
+        present = p.exists() or p.is_symlink()
+    except OSError as e:  # e.g. a name longer than NAME_MAX
+        raise InputError(f"{where}: {text}: cannot use the path ({e.strerror})") from None
+    if present:
         if not p.exists():
             raise InputError(f"{where}: {text}: dangling or looping symbolic link")
         if _special(p):
@@ -278,6 +282,8 @@ def load_artifact(path: str | Path, *, version: int, kind: str | None = None,
         raise InputError(f"{sc}: kind {meta.get('kind')!r}; allowed: {kind!r}")
     if "config_hash" in meta and "config" in meta:
         want = meta["config_hash"]
+        if not isinstance(want, str) or not want:
+            raise InputError(f"{sc}: config_hash {want!r} is not a hash; allowed: a hex string")
         if want not in (config_hash(meta["config"], len(want)), legacy_config_hash(meta["config"], len(want))):
             raise InputError(f"{sc}: config_hash {want} does not match the config stored beside it "
                              "(the file was edited or mixed with another model's)")
@@ -294,6 +300,29 @@ def load_artifact(path: str | Path, *, version: int, kind: str | None = None,
         raise InputError(f"{p}: corrupted artefact ({type(e).__name__}: {e})"
                          f"{'; ' + hint if hint else ''}") from None
     return payload, meta
+
+
+def check_standardisation(mean: Any, std: Any, where: str, *, floor: float,
+                          n_features: int | None = None) -> None:
+    """Refuses input standardisation statistics that would make a model's predictions meaningless.
+
+    ``mean`` and ``std`` (the per-feature statistics stored with a model, z = (x - mean) /
+    std) must have the same 1-D shape (``[n_features]`` if given), be finite, and ``std``
+    must be at least ``floor`` (the floor the training applied; a std of 1e-45 blows every
+    input up to ~1e45). Raises a one-line InputError naming ``where`` (the model file).
+    """
+    import numpy as np
+
+    m, s = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    if m.ndim != 1 or m.shape != s.shape or (n_features is not None and m.shape != (n_features,)):
+        want = f"[{n_features}]" if n_features is not None else "equal 1-D shapes"
+        raise InputError(f"{where}: feature statistics of shapes {m.shape} and {s.shape}; allowed: {want}")
+    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(s))):
+        raise InputError(f"{where}: non-finite feature mean or std")
+    if np.any(s < floor):
+        j = int(np.argmin(s))
+        raise InputError(f"{where}: degenerate feature standardisation: std[{j}] = {s[j]:.3g}; allowed: "
+                         f">= {floor:g} (the file is corrupted or was not written by ltjax)")
 
 
 def legacy_config_hash(obj: Any, length: int = 16) -> str:

@@ -4,6 +4,10 @@ To add one: write ``ltjax/bench/<module>.py`` with a function decorated by
 ``@register_bench("name", "one-line description")`` taking ``(args)`` (an
 argparse namespace with ``quick`` and ``out_dir``) and add the module to
 ``MODULES``. Speed and memory targets live here, never in timed tests.
+
+``ltjax bench NAME --out-dir DIR`` checks DIR before the benchmark runs
+(``ltjax.bench.common.check_out_dir``), so an unusable directory is a one-line
+error (exit 2) at once rather than after minutes of timing.
 """
 
 from __future__ import annotations

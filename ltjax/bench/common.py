@@ -6,9 +6,18 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ltjax.io import atomic_write_json, environment, peak_rss_mb
+from ltjax.io import atomic_write_json, check_output_path, environment, peak_rss_mb
 
 BENCH_DIR = Path("results") / "bench"
+
+
+def check_out_dir(out_dir: str | Path | None) -> Path:
+    """Checks ``ltjax bench --out-dir`` before the benchmark runs (one-line InputError naming the flag).
+
+    The directory may exist or not; it must not be a file, a special file, a system
+    directory (/proc, /sys, /dev) or lie under an unwritable directory.
+    """
+    return check_output_path(out_dir if out_dir is not None else BENCH_DIR, "--out-dir", directory=True)
 
 
 def time_jitted(fn: Callable, *args, repeats: int = 3) -> dict[str, float]:

@@ -9,24 +9,33 @@ match wins (``.gz`` or uncompressed):
 - test: ``t10k-images-idx3-ubyte`` / ``t10k-labels-idx1-ubyte``.
 
 Missing, truncated, wrong-magic or mismatched files raise
-:class:`ltjax.errors.InputError` naming the file.
+:class:`ltjax.errors.InputError` naming the file. Only regular files are opened (a FIFO
+never blocks), and no file is read past :data:`MAX_IDX_BYTES` of data, compressed or
+not: the header's dimensions are checked against that cap before the data is read, so
+neither a gzip bomb nor a header claiming 2^64 samples can exhaust memory.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ltjax.errors import InputError
+from ltjax.io import check_input_file
 
 ENV_VAR = "LTJAX_DATA_DIR"
 MAGIC_IMAGES = 2051  # 0x00000803: unsigned byte, 3 dimensions
 MAGIC_LABELS = 2049  # 0x00000801: unsigned byte, 1 dimension
 # Standardisation of the reference code (torchvision Normalize((0.1307,), (0.3081,))).
 MEAN, STD = 0.1307, 0.3081
+# Largest IDX file read, header included [bytes], after decompression: the official
+# training images are 47 MB; EMNIST-sized sets still fit.
+MAX_IDX_BYTES = 512 * 2**20
 
 _STEMS = {
     "train": (("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -52,41 +61,63 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
 
 def _find(directory: Path, stem: str) -> Path | None:
+    """The file of ``stem`` (``.gz`` first); any existing entry counts, so that a FIFO or a
+    directory of that name is reported as what it is rather than as missing."""
     for name in (stem + ".gz", stem):
-        if (directory / name).is_file():
+        if os.path.lexists(directory / name):
             return directory / name
     return None
 
 
-def read_idx(path: str | os.PathLike, magic: int) -> np.ndarray:
-    """Reads one IDX file (``.gz`` or raw) of unsigned bytes with the expected ``magic`` number."""
+def _read_exactly(f, n: int) -> bytes:
+    """Up to ``n`` bytes of ``f`` (fewer only at the end of the stream)."""
+    chunks, left = [], n
+    while left > 0:
+        b = f.read(min(left, 1 << 24))
+        if not b:
+            break
+        chunks.append(b)
+        left -= len(b)
+    return b"".join(chunks)
+
+
+def read_idx(path: str | os.PathLike, magic: int, *, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """Reads one IDX file (``.gz`` or raw) of unsigned bytes with the expected ``magic`` number.
+
+    At most ``max_bytes`` (header plus data, decompressed) are read; a header announcing
+    more is refused before its data is read.
+    """
     path = Path(path)
+    check_input_file(path, str(path), max_bytes=max_bytes)  # regular file, readable, not oversized
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                raw = f.read()
-        else:
-            raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError; EOFError = truncated gzip
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+            head = _read_exactly(f, 4)
+            if len(head) < 4:
+                raise InputError(f"{path}: truncated: {len(head)} bytes, no IDX header")
+            got = int.from_bytes(head, "big")
+            if got != magic:
+                raise InputError(f"{path}: wrong magic number {got:#010x}; allowed: {magic:#010x} "
+                                 f"({'images' if magic == MAGIC_IMAGES else 'labels'} IDX file)")
+            ndim = head[3]
+            dims = _read_exactly(f, 4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise InputError(f"{path}: truncated IDX header")
+            shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+            n = math.prod(shape)  # exact: no int64 overflow
+            header = 4 + 4 * ndim
+            if header + n > max_bytes:
+                raise InputError(f"{path}: header says {shape} = {n} bytes of data, more than the "
+                                 f"{max_bytes}-byte limit of an IDX file")
+            data = _read_exactly(f, n + 1)  # one more byte tells a padded file
+    except InputError:
+        raise
+    except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError; EOFError: truncated gzip
         raise InputError(f"{path}: unreadable or truncated gzip file ({type(e).__name__}: {e})") from None
-    if len(raw) < 8:
-        raise InputError(f"{path}: truncated: {len(raw)} bytes, no IDX header")
-    got = int.from_bytes(raw[:4], "big")
-    if got != magic:
-        raise InputError(f"{path}: wrong magic number {got:#010x}; allowed: {magic:#010x} "
-                         f"({'images' if magic == MAGIC_IMAGES else 'labels'} IDX file)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise InputError(f"{path}: truncated IDX header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    n = int(np.prod(shape))
-    if len(raw) - header != n:
+    if len(data) != n:
+        size = f"{len(data)}" if len(data) <= n else "more"
         raise InputError(f"{path}: truncated or padded: header says {shape} = {n} bytes of data, "
-                         f"file has {len(raw) - header}")
-    return np.frombuffer(raw, np.uint8, count=n, offset=header).reshape(shape)
+                         f"file has {size}")
+    return np.frombuffer(data, np.uint8, count=n).reshape(shape)
 
 
 def load_mnist(split: str, data_dir: str | os.PathLike | None = None,

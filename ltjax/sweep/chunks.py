@@ -158,9 +158,14 @@ def load_done(work: Path, config_hash: str, n_points: int) -> dict[int, PointRes
     """Every finished point found in ``work``'s valid chunk files."""
     done: dict[int, PointResult] = {}
     for f in sorted(Path(work).glob("chunk-*.npz")):
+        if not f.is_file():  # refused before the run starts (ltjax.sweep.outdir); never opened
+            continue
         got = decode_chunk(f, config_hash)
         if got is None:
-            f.unlink(missing_ok=True)  # corrupt or stale: its points are recomputed
+            try:
+                f.unlink(missing_ok=True)  # corrupt or stale: its points are recomputed
+            except OSError:
+                pass
             continue
         done.update({i: r for i, r in got.items() if 0 <= i < n_points})
     return done

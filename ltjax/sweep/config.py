@@ -23,8 +23,13 @@ directory of the sweep file, so a sweep runs the same from any working directory
 defaults (``results/<name>`` and the defaults of path parameters) are relative to the
 working directory.
 
+The grid is counted before it is built: more than ``max_points`` points (default
+:data:`DEFAULT_MAX_POINTS`, ``ltjax run --max-points``) is refused with the count.
+
 Every problem raises :class:`ltjax.errors.InputError` with a one-line message
-naming the file and the key, and what is allowed.
+naming the file and the key, and what is allowed; no other exception gets through
+(deeply nested arrays, integers of thousands of digits, NUL characters, files that
+are not UTF-8 or not regular files included).
 """
 
 from __future__ import annotations
@@ -36,13 +41,24 @@ import json
 import math
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ltjax.errors import InputError, input_error
+from ltjax.io import check_input_file
 from ltjax.params import Param, resolve_path
 from ltjax.sweep.registry import Experiment, all_experiments, get_experiment
 
 TOP_LEVEL_KEYS = ("experiment", "seed", "name", "out", "description", "params")
+# Grid points a sweep may have unless raised (``ltjax run --max-points``): a grid is a list
+# of dicts in memory and a row of data.csv each, so 1e9 points would exhaust memory.
+DEFAULT_MAX_POINTS = 100_000
+# Largest sweep file read [bytes]: sweep files are a few hundred bytes.
+MAX_SWEEP_BYTES = 4 * 2**20
+# Integer parameters are 64-bit once they reach numpy / JAX.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+# A result name becomes a directory name and ``.<name>.work``; NAME_MAX is 255 bytes.
+MAX_NAME_BYTES = 200
+MAX_PATH_BYTES = 4000  # PATH_MAX is 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,15 +89,22 @@ class SweepConfig:
     base_dir: str | None = None
     given: tuple[str, ...] = ()
 
-    def points(self) -> list[dict[str, Any]]:
-        """All grid points as full parameter dicts, axes varying last-fastest."""
+    @property
+    def n_points(self) -> int:
+        """The number of grid points (the product of the axis lengths), without building them."""
+        return math.prod(len(v) for v in self.axes.values())
+
+    def iter_points(self) -> Iterator[dict[str, Any]]:
+        """The grid points one by one, as full parameter dicts, axes varying last-fastest."""
         names = list(self.axes)
-        out = []
         for combo in itertools.product(*(self.axes[n] for n in names)):
             point = dict(self.fixed)
             point.update(zip(names, combo))
-            out.append({k: point[k] for k in self.experiment.params})
-        return out
+            yield {k: point[k] for k in self.experiment.params}
+
+    def points(self) -> list[dict[str, Any]]:
+        """All grid points as full parameter dicts, axes varying last-fastest."""
+        return list(self.iter_points())
 
     def path_keys(self) -> tuple[str, ...]:
         """The path parameters written in the file (resolved against ``base_dir``)."""
@@ -116,28 +139,55 @@ def _type_name(v) -> str:
     return type(v).__name__
 
 
+def _show(v, limit: int = 60) -> str:
+    """``repr(v)`` cut to ``limit`` characters, for messages (a value may be a huge list)."""
+    try:
+        text = repr(v)
+    except (RecursionError, ValueError):  # nested too deep / an int too long to print
+        text = f"<{_type_name(v)}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _int_text(v: int) -> str:
+    """A short description of an integer that may have thousands of digits."""
+    if v.bit_length() <= 128:
+        return repr(v)
+    try:
+        digits = str(len(str(abs(v))))
+    except ValueError:  # longer than sys.get_int_max_str_digits()
+        digits = f"about {math.floor(math.log10(abs(v))) + 1}"
+    return f"(an integer of {digits} digits)"
+
+
 def _check_scalar(src: str, key: str, p: Param, v: Any, kind: str) -> Any:
     """Validates one scalar of ``kind`` against ``p``; returns the clean value."""
     if kind == "bool":
         if not isinstance(v, bool):
-            raise input_error(src, key, f"expected a boolean (true/false), got {v!r} ({_type_name(v)})")
+            raise input_error(src, key, f"expected a boolean (true/false), got {_show(v)} ({_type_name(v)})")
         return v
     if kind in ("str", "path"):
         if not isinstance(v, str):
-            raise input_error(src, key, f"expected a string, got {v!r} ({_type_name(v)})")
+            raise input_error(src, key, f"expected a string, got {_show(v)} ({_type_name(v)})")
         if "\x00" in v:
             raise input_error(src, key, "contains a NUL character")
+        if kind == "path" and len(v.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+            raise input_error(src, key, f"path longer than {MAX_PATH_BYTES} bytes")
     elif kind == "int":
         if isinstance(v, bool) or not isinstance(v, int):
-            raise input_error(src, key, f"expected an integer, got {v!r} ({_type_name(v)})")
+            raise input_error(src, key, f"expected an integer, got {_show(v)} ({_type_name(v)})")
+        if not INT_MIN <= v <= INT_MAX:
+            raise input_error(src, key, f"value {_int_text(v)} out of range; allowed {p.describe_range()} "
+                                        "(a 64-bit integer)")
     elif kind == "float":
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise input_error(src, key, f"expected a number, got {v!r} ({_type_name(v)})")
+            raise input_error(src, key, f"expected a number, got {_show(v)} ({_type_name(v)})")
+        if isinstance(v, int) and abs(v) > 2**1000:  # float() would overflow
+            raise input_error(src, key, f"value {_int_text(v)} out of range; allowed {p.describe_range()}")
         v = float(v)
         if math.isnan(v) or math.isinf(v):
             raise input_error(src, key, f"must be finite, got {v!r}; allowed {p.describe_range()}")
     if p.choices is not None and v not in p.choices:
-        raise input_error(src, key, f"{v!r} is not allowed; allowed: {p.describe_range()}")
+        raise input_error(src, key, f"{_show(v)} is not allowed; allowed: {p.describe_range()}")
     if kind in ("int", "float"):
         below = p.lo is not None and (v <= p.lo if p.lo_open else v < p.lo)
         above = p.hi is not None and v > p.hi
@@ -151,7 +201,7 @@ def _check_value(src: str, key: str, p: Param, v: Any) -> Any:
     if p.kind.endswith("_list"):
         elem = p.kind[: -len("_list")]
         if not isinstance(v, (list, tuple)) or (not v and not _empty_ok(p)):
-            raise input_error(src, key, f"expected a non-empty list of {elem}s, got {v!r}")
+            raise input_error(src, key, f"expected a non-empty list of {elem}s, got {_show(v)}")
         return [_check_scalar(src, key, p, e, elem) for e in v]
     return _check_scalar(src, key, p, v, p.kind)
 
@@ -168,12 +218,41 @@ def _is_axis(p: Param, v: Any) -> bool:
     return isinstance(v, list)
 
 
-def parse_sweep(data: dict, source: str, base_dir: str | None = None) -> SweepConfig:
+def _check_name(source: str, data: dict) -> str:
+    given = "name" in data
+    name = data["name"] if given else Path(source).stem
+    ok = (isinstance(name, str) and name.strip() == name and name not in ("", ".", "..")
+          and "/" not in name and not name.startswith(".") and name.isprintable()
+          and len(name.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES)
+    if not ok:
+        origin = "" if given else " (from the file name; set name = \"...\")"
+        raise input_error(source, "name", f"expected a plain directory name{origin}: printable, no '/', "
+                                          f"not starting with '.', at most {MAX_NAME_BYTES} bytes; "
+                                          f"got {_show(name)}")
+    return name
+
+
+def _check_out(source: str, out: Any) -> str:
+    if not isinstance(out, str) or not out.strip():
+        raise input_error(source, "out", f"expected a path string, got {_show(out)}")
+    if "\x00" in out:
+        raise input_error(source, "out", "contains a NUL character")
+    if not out.isprintable():
+        raise input_error(source, "out", f"contains a control character: {_show(out)}")
+    if len(out.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise input_error(source, "out", f"path longer than {MAX_PATH_BYTES} bytes")
+    return out
+
+
+def parse_sweep(data: dict, source: str, base_dir: str | None = None, *,
+                max_points: int = DEFAULT_MAX_POINTS) -> SweepConfig:
     """Validates a parsed TOML document. See the module docstring.
 
     ``base_dir``: where relative paths of the file resolve (default: the directory of
-    ``source``).
+    ``source``). ``max_points``: the largest grid accepted.
     """
+    if not isinstance(data, dict):
+        raise input_error(source, None, "expected a TOML document (a table of keys)")
     for k in data:
         if k not in TOP_LEVEL_KEYS:
             raise input_error(source, k, f"unknown key; allowed keys: {', '.join(TOP_LEVEL_KEYS)}")
@@ -183,22 +262,25 @@ def parse_sweep(data: dict, source: str, base_dir: str | None = None) -> SweepCo
     exp = get_experiment(exp_name) if isinstance(exp_name, str) else None
     if exp is None:
         allowed = ", ".join(all_experiments())
-        raise input_error(source, "experiment", f"unknown experiment {exp_name!r}; allowed: {allowed}")
+        raise input_error(source, "experiment", f"unknown experiment {_show(exp_name)}; allowed: {allowed}")
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0 or seed >= 2**32:
-        raise input_error(source, "seed", f"expected an integer in [0, 2^32), got {seed!r}")
-    name = data.get("name", Path(source).stem)
-    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
-        raise input_error(source, "name", f"expected a plain directory name, got {name!r}")
+        shown = _int_text(seed) if isinstance(seed, int) and not isinstance(seed, bool) else _show(seed)
+        raise input_error(source, "seed", f"expected an integer in [0, 2^32), got {shown}")
+    name = _check_name(source, data)
     out = data.get("out")
-    if out is not None and (not isinstance(out, str) or not out.strip() or "\x00" in out):
-        raise input_error(source, "out", f"expected a path string, got {out!r}")
-    base_dir = str(Path(source).resolve().parent) if base_dir is None else base_dir
+    if out is not None:
+        out = _check_out(source, out)
+    if base_dir is None:
+        try:
+            base_dir = str(Path(source).resolve().parent)
+        except (OSError, RuntimeError) as e:  # a symlink loop in the file's directory
+            raise input_error(source, None, f"cannot resolve the sweep file's directory ({e})") from None
     if out is not None:
         out = resolve_path(out, base_dir)
     desc = data.get("description", "")
     if not isinstance(desc, str):
-        raise input_error(source, "description", f"expected a string, got {desc!r}")
+        raise input_error(source, "description", f"expected a string, got {_show(desc)}")
     params = data.get("params", {})
     if not isinstance(params, dict):
         raise input_error(source, "params", "expected a [params] table")
@@ -222,25 +304,56 @@ def parse_sweep(data: dict, source: str, base_dir: str | None = None) -> SweepCo
     cfg = SweepConfig(source=source, experiment=exp, name=name, seed=seed, out=out,
                       fixed=fixed, axes=ordered_axes, description=desc, base_dir=base_dir,
                       given=tuple(k for k in exp.params if k in params))
+    n = cfg.n_points
+    if n > max_points:
+        shape = " x ".join(f"{len(v)} {k}" for k, v in ordered_axes.items())
+        raise input_error(source, "params", f"the grid has {n:,} points ({shape}), more than the limit of "
+                                            f"{max_points:,}; split the sweep or raise the limit with "
+                                            "--max-points N")
     if exp.check is not None:
-        for point in cfg.points():
-            problem = exp.check(cfg.params_for(point))
+        for point in cfg.iter_points():
+            try:
+                problem = exp.check(cfg.params_for(point))
+            except InputError:
+                raise
+            except Exception as e:  # noqa: BLE001 - a user input must never give a traceback
+                raise input_error(source, "params", f"experiment {exp.name!r} rejected the point {_show(point, 200)} "
+                                                    f"({type(e).__name__}: {e})") from None
             if problem:
                 k, msg = problem
                 raise input_error(source, f"params.{k}", msg)
     return cfg
 
 
-def load_sweep(path: str | Path) -> SweepConfig:
-    """Reads and validates a sweep TOML file."""
-    path = Path(path)
+def load_sweep(path: str | Path, *, max_points: int = DEFAULT_MAX_POINTS) -> SweepConfig:
+    """Reads and validates a sweep TOML file (a regular UTF-8 file of at most ``MAX_SWEEP_BYTES``)."""
     src = str(path)
-    if not path.is_file():
-        raise InputError(f"{src}: no such sweep file")
+    if "\x00" in src:
+        raise InputError(f"{src}: sweep file name contains a NUL character")
+    path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{src}: TOML syntax error: {e}") from None
+        missing = not path.exists() or path.is_dir()
+    except OSError as e:  # e.g. a file name longer than NAME_MAX
+        raise InputError(f"{src}: cannot open sweep file ({e.strerror})") from None
+    if missing:
+        raise InputError(f"{src}: no such sweep file")
+    raw = check_input_file(path, src, max_bytes=MAX_SWEEP_BYTES)  # a FIFO or device never blocks
+    try:
+        text = raw.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{src}: not a UTF-8 text file") from None
-    return parse_sweep(data, src)
+    except OSError as e:
+        raise InputError(f"{src}: cannot read ({e.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{src}: TOML syntax error: {e}") from None
+    except RecursionError:
+        raise InputError(f"{src}: TOML arrays or tables nested too deeply") from None
+    except ValueError as e:  # an integer of more than sys.get_int_max_str_digits() digits
+        if "digits" in str(e):
+            raise InputError(f"{src}: TOML integer too long to read (more than 4300 digits)") from None
+        raise InputError(f"{src}: TOML value not readable: {e}") from None
+    except MemoryError:
+        raise InputError(f"{src}: TOML document too large to read") from None
+    return parse_sweep(data, src, max_points=max_points)

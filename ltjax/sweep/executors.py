@@ -8,6 +8,12 @@ filesystem on a cluster) and returns a status. The driver then loads the
 chunk files exactly as on a resume, so results never depend on the executor.
 
 submitit and Ray are optional extras (``pip install 'ltjax[cluster]'``).
+
+Trust: submitit pickles every :class:`ChunkJob` and its returned status into
+``<work>/submitit/`` and the driver unpickles them. It is the one place where ltjax uses
+pickle (chunk files, results and artefacts never do), so the work directory must be
+trusted: whoever can write into it can make the driver run code. Keep it on a filesystem
+only you (or your job) can write to. Ray sends jobs over its own connection instead.
 """
 
 from __future__ import annotations

@@ -16,6 +16,18 @@ The final directory is assembled in ``.<name>.tmp`` and renamed into place,
 so ``<out>`` is either absent, the previous complete result (until ``force``),
 or complete. The work directory is removed once the result is in place.
 
+Before any compute (``ltjax.sweep.outdir``): the output directory is checked (``force``
+replaces only an ltjax result directory, never a user's directory or file), every path
+parameter is checked, and the run takes the directory's lock, which it holds until the
+result is in place; a second run into the same directory is refused at once. Under the
+``ltjax`` command SIGINT / SIGTERM end the run at once with 130 / 143
+(``ltjax.sweep.interrupts``); the final swap of the result directory is the one section
+an interrupt waits for.
+
+Limits: by default a chunk holds ``ceil(n_points / MAX_CHUNK_FILES)`` points, so a large
+grid writes at most ``MAX_CHUNK_FILES`` chunk files; the grid size itself is capped when
+the sweep file is read (``ltjax.sweep.config.DEFAULT_MAX_POINTS``).
+
 Scale-out: ``executor`` runs chunks in this process (``inline``), as a
 submitit job array (local or SLURM) or on Ray (``ltjax.sweep.executors``).
 Under ``jax.distributed`` (``ltjax run --distributed``) process ``p`` of
@@ -28,10 +40,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import shutil
+import signal
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,50 +57,112 @@ import numpy as np
 from ltjax.errors import ExecutionError, InputError, NumericalError
 from ltjax.sweep import chunks as ck
 from ltjax.sweep import distributed as dist
+from ltjax.sweep import interrupts
+from ltjax.sweep import outdir
 from ltjax.sweep.config import SweepConfig
 from ltjax.sweep.executors import EXECUTORS, ChunkJob, run_ray, run_submitit
 from ltjax.io import atomic_write_bytes, atomic_write_json, atomic_write_text, environment, format_csv
 from ltjax.batching import on_devices, ue_chunking
 from ltjax.sweep.progress import Progress
 
-RESULTS_ROOT = Path("results")
+RESULTS_ROOT = outdir.RESULTS_ROOT
+# Default chunking writes at most this many chunk files (and submits as many cluster jobs).
+MAX_CHUNK_FILES = 1000
+# Test hook (see ``_test_hook``): "<phase>:<INT|TERM|KILL>".
+TEST_SIGNAL_ENV = "LTJAX_TEST_SIGNAL"
+
+
+def output_paths(cfg: SweepConfig, out: str | Path | None = None) -> outdir.OutputPaths:
+    """``--out`` beats the sweep's ``out`` key, which beats ``results/<name>``."""
+    return outdir.output_paths(cfg.source, cfg.name, cfg.out, out)
 
 
 def output_dir(cfg: SweepConfig, out: str | Path | None = None) -> Path:
-    """``--out`` beats the sweep's ``out`` key, which beats ``results/<name>``."""
-    return Path(out or cfg.out or RESULTS_ROOT / cfg.name)
+    """The result directory of ``cfg`` (see :func:`output_paths`)."""
+    return output_paths(cfg, out).out
 
 
 def work_dir(out_dir: Path) -> Path:
     """The resumable per-chunk directory beside the result directory."""
-    return out_dir.parent / f".{out_dir.name}.work"
+    return Path(out_dir).parent / f".{Path(out_dir).name}.work"
 
 
-def _prepare(cfg: SweepConfig, out_dir: Path, force: bool, config_hash: str) -> str | None:
-    """Checks the output and sets up the work directory; returns an error message or None."""
-    if out_dir.exists() and not force:
-        return f"{out_dir}: result directory exists; pass --force to overwrite it"
-    work = work_dir(out_dir)
-    try:
-        work.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        return f"--out {out_dir}: cannot create output directory ({e.strerror})"
-    if not os.access(work, os.W_OK):
-        return f"--out {out_dir}: output directory is not writable"
-    manifest = work / "manifest.json"
-    if manifest.exists():
+def default_chunk_points(n_points: int) -> int:
+    """Grid points per chunk when not given: 1, or enough that at most MAX_CHUNK_FILES chunks exist."""
+    return max(1, math.ceil(n_points / MAX_CHUNK_FILES))
+
+
+def _test_hook(phase: str) -> None:
+    """Test hook: with ``LTJAX_TEST_SIGNAL=<phase>:<SIG>`` the run sends itself SIG at ``phase``.
+
+    Phases: ``chunk<k>`` (right after the k-th chunk file of this run is saved), ``write``
+    (the new result is complete in ``.<name>.tmp``), ``rename`` (inside the deferred
+    section, between the two renames). It lets the tests interrupt a run at an exact
+    point instead of racing a timer. Unset (always, outside the tests) it does nothing.
+    """
+    spec = os.environ.get(TEST_SIGNAL_ENV)
+    if not spec or spec.partition(":")[0] != phase:
+        return
+    os.kill(os.getpid(), getattr(signal, "SIG" + spec.partition(":")[2]))
+    if phase != "rename":
+        time.sleep(60)  # the signal handler ends the process meanwhile
+
+
+class _Claim:
+    """Rank 0's hold on the output: parents it created, the lock, the work directory."""
+
+    def __init__(self, paths: outdir.OutputPaths):
+        self.paths = paths
+        self.created: list[Path] = []
+        self.created_work = False
+        self.lock: outdir.RunLock | None = None
+
+    def take(self, cfg: SweepConfig, force: bool, config_hash: str) -> None:
+        """Checks everything, then creates parents, takes the lock and sets up the work directory."""
+        paths = self.paths
+        outdir.check_output(paths, force=force, sweep_file=cfg.source)
+        outdir.check_path_params(cfg, paths)
+        self.created = outdir.make_parents(paths.out)
+        self.lock = outdir.RunLock(paths.lock, paths.where).acquire()
+        interrupts.add_cleanup(self.lock.release)
+        # Again under the lock: a run that finished meanwhile may have written the result.
+        outdir.check_output(paths, force=force, sweep_file=cfg.source)
+        self._prepare_work(cfg, force, config_hash)
+
+    def _prepare_work(self, cfg: SweepConfig, force: bool, config_hash: str) -> None:
+        work, where = self.paths.work, self.paths.where
+        manifest = work / "manifest.json"
+        if manifest.is_file():
+            try:
+                old = json.loads(manifest.read_bytes()[: 2**20]).get("config_hash")
+            except (OSError, ValueError, AttributeError):
+                old = None  # an unreadable manifest: only the chunk files' own hashes count
+            if old is not None and old != config_hash:
+                if not force:
+                    raise InputError(f"{cfg.source}: config changed since the unfinished run in {work} was "
+                                     f"started (config hash {str(old)[:12]} -> {config_hash[:12]}); pass "
+                                     "--force to discard it")
+                shutil.rmtree(work)
         try:
-            old = json.loads(manifest.read_text()).get("config_hash")
-        except (OSError, ValueError, AttributeError):
-            old = None  # an unreadable manifest: only the chunk files' own hashes count
-        if old is not None and old != config_hash:
-            if not force:
-                return (f"{cfg.source}: config changed since the unfinished run in {work} was started "
-                        f"(config hash {old[:12]} -> {config_hash[:12]}); pass --force to discard it")
-            shutil.rmtree(work)
-            work.mkdir(parents=True)
-    atomic_write_json(manifest, {"config_hash": config_hash, "config": cfg.as_dict()})
-    return None
+            self.created_work = not work.is_dir()
+            work.mkdir(exist_ok=True)
+        except OSError as e:
+            raise InputError(f"{where}: cannot create {work} ({e.strerror})") from None
+        atomic_write_json(manifest, {"config_hash": config_hash, "config": cfg.as_dict()})
+
+    def abandon(self, bad_input: bool) -> None:
+        """After a failure: on bad input with nothing computed, remove every trace; then unlock."""
+        work = self.paths.work
+        if bad_input and self.created_work and not _has_chunks(work):
+            shutil.rmtree(work, ignore_errors=True)
+        self.release()
+        if bad_input:
+            outdir.remove_empty(self.created)
+
+    def release(self) -> None:
+        if self.lock is not None:
+            interrupts.remove_cleanup(self.lock.release)
+            self.lock.release()
 
 
 def _has_chunks(work: Path) -> bool:
@@ -97,7 +174,7 @@ def _batches(indices: list[int], size: int) -> list[list[int]]:
 
 
 def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = False,
-              progress: bool = True, *, chunk_points: int = 1, ue_chunk: int | None = None,
+              progress: bool = True, *, chunk_points: int | None = None, ue_chunk: int | None = None,
               executor: str = "inline", executor_options: dict[str, Any] | None = None,
               data_dir: str | None = None, command: str | None = None,
               points_over_devices: bool = False) -> Path:
@@ -106,9 +183,10 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
     Args:
       cfg: a validated sweep (``load_sweep``).
       out: result directory; default the sweep's ``out`` or ``results/<name>``.
-      force: overwrite an existing result / discard work of a changed config.
+      force: replace an existing ltjax result directory / discard work of a changed config.
       progress: show the progress bar (stderr).
-      chunk_points: grid points per chunk (per saved file, per cluster job).
+      chunk_points: grid points per chunk (per saved file, per cluster job); None:
+        :func:`default_chunk_points`.
       ue_chunk: default UE chunk size of ``map_ues`` (None: all UEs at once).
       executor: one of ``EXECUTORS``.
       executor_options: passed to submitit's ``update_parameters`` / Ray.
@@ -119,26 +197,52 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
         small or do not use ``map_ues``); otherwise points run one after the
         other and ``map_ues`` shards each point's UEs over all devices.
 
-    Returns the result directory. Raises InputError when ``out`` exists (and
-    not ``force``) or cannot be written, NumericalError on NaN/inf metrics.
-    Under ``jax.distributed`` every process must call it; only process 0 writes.
+    Returns the result directory. Raises InputError before any compute when the output
+    or a path parameter is refused (``ltjax.sweep.outdir``) or another run holds the
+    output's lock, NumericalError on NaN/inf metrics. Under ``jax.distributed`` every
+    process must call it; only process 0 writes.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor {executor!r} not in {EXECUTORS}")
+    if chunk_points is None:
+        chunk_points = default_chunk_points(cfg.n_points)
     if isinstance(chunk_points, bool) or int(chunk_points) < 1:
         raise ValueError(f"chunk_points must be >= 1, got {chunk_points!r}")
-    import jax
-
-    out_dir = output_dir(cfg, out)
-    work = work_dir(out_dir)
+    paths = output_paths(cfg, out)
     config_hash = cfg.config_hash()
     rank, size = dist.process_index(), dist.process_count()
-    err = _prepare(cfg, out_dir, force, config_hash) if rank == 0 else None
+    claim = _Claim(paths) if rank == 0 else None
+    err = None
+    if claim is not None:
+        try:
+            claim.take(cfg, force, config_hash)
+        except InputError as e:
+            err = str(e)
     if size > 1:
         err = dist.agree_on_error(err)  # also a barrier: the manifest is in place
     if err:
+        if claim is not None:
+            claim.abandon(bad_input=True)
         raise InputError(err)
+    try:
+        out_dir = _run_claimed(cfg, paths, force, config_hash, progress, chunk_points, ue_chunk, executor,
+                               executor_options, data_dir, command, points_over_devices, rank, size)
+    except BaseException as e:
+        if claim is not None:
+            claim.abandon(bad_input=isinstance(e, InputError))
+        raise
+    if claim is not None:
+        claim.release()
+    return out_dir
 
+
+def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, config_hash: str, progress: bool,
+                 chunk_points: int, ue_chunk: int | None, executor: str, executor_options, data_dir,
+                 command, points_over_devices: bool, rank: int, size: int) -> Path:
+    """:func:`run_sweep` once the output is checked and locked: compute, gather, write."""
+    import jax
+
+    out_dir, work = paths.out, paths.work
     points = cfg.points()
     start = datetime.now(timezone.utc)
     t0 = time.perf_counter()
@@ -151,6 +255,8 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
         with Progress(len(mine), cfg.name, enabled=progress and rank == 0) as bar:
             bar.update(resumed, "resumed" if resumed else "")
             if executor == "inline":
+                saved = [0]  # chunk files written by this run (for the test hook)
+
                 def one_chunk(idx, devices=None):
                     with contextlib.ExitStack() as stack:
                         if devices is not None:
@@ -159,6 +265,8 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
                                                base_dir=cfg.base_dir, relative=cfg.path_keys())
                     blob = ck.encode_chunk(config_hash, res)
                     atomic_write_bytes(ck.chunk_path(work, idx), blob)
+                    saved[0] += 1
+                    _test_hook(f"chunk{saved[0]}")
                     # Store what a resume would read back, so both give the same data.csv.
                     return ck.decode_chunk(blob, config_hash)
 
@@ -197,9 +305,7 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
             failure = {"InputError": InputError, "NumericalError": NumericalError}.get(kind, ExecutionError)(
                 f"another process failed: {text}")
     if failure is not None:
-        if isinstance(failure, InputError) and rank == 0 and not _has_chunks(work):
-            shutil.rmtree(work, ignore_errors=True)  # bad input: leave nothing behind
-        raise failure
+        raise failure  # run_sweep cleans up (bad input: nothing left behind)
 
     if size > 1:
         blobs = dist.allgather_bytes(ck.encode_chunk(config_hash, {i: done[i] for i in mine}))
@@ -222,6 +328,7 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
         columns += [k for k in r if k not in columns]
     end = datetime.now(timezone.utc)
     meta = {
+        **outdir.marker_fields(uuid.uuid4().hex),
         "experiment": cfg.experiment.name,
         "sweep_file": cfg.source,
         "config": cfg.as_dict(),
@@ -238,8 +345,7 @@ def run_sweep(cfg: SweepConfig, out: str | Path | None = None, force: bool = Fal
                       "process_count": size, "local_device_count": jax.local_device_count()},
         **environment(),
     }
-    _write_result(cfg, out_dir, rows, columns, all_series, meta)
-    shutil.rmtree(work, ignore_errors=True)
+    _write_result(cfg, paths, force, rows, columns, all_series, meta)
     return out_dir
 
 
@@ -276,28 +382,42 @@ def _run_on_devices(todo: list[list[int]], one_chunk, bar, done: dict) -> None:
                 bar.update(len(res))
 
 
-def _write_result(cfg: SweepConfig, out_dir: Path, rows, columns, all_series, meta) -> None:
-    """Assembles ``.<name>.tmp`` and renames it to ``out_dir`` (the old one goes last)."""
-    tmp = out_dir.parent / f".{out_dir.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+def _write_result(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, rows, columns, all_series,
+                  meta) -> None:
+    """Assembles ``.<name>.tmp`` and swaps it in for ``out`` (the old one goes last).
+
+    ``meta.json`` is written first, so an interrupted assembly leaves a directory that
+    the next run recognises as its own leftover. The swap and the removal of the work
+    directory run in an interrupt-deferred section: an interrupted run leaves either the
+    old result and the work directory, or the new result alone.
+    """
+    out_dir, tmp, old = paths.out, paths.tmp, paths.old
+    shutil.rmtree(tmp, ignore_errors=True)  # a leftover of an interrupted run (checked at the start)
     try:
-        tmp.mkdir(parents=True)
+        tmp.mkdir()
+        atomic_write_json(tmp / "meta.json", meta)
         atomic_write_text(tmp / "data.csv", format_csv(rows, columns))
         if all_series:
             buf = io.BytesIO()
             np.savez_compressed(buf, **all_series)
             atomic_write_bytes(tmp / "series.npz", buf.getvalue())
-        atomic_write_json(tmp / "meta.json", meta)
         for plot in cfg.experiment.plots:
             plot(tmp)
+        _test_hook("write")
+        # The output may have appeared while the run computed (not from ltjax: the lock is held).
+        if out_dir.exists() or out_dir.is_symlink():
+            outdir.check_output(paths, force=force, sweep_file=cfg.source)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if out_dir.exists():
-        old = out_dir.parent / f".{out_dir.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        out_dir.rename(old)
-        tmp.rename(out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(out_dir)
+    with interrupts.deferred():
+        if out_dir.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            _test_hook("rename")
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            _test_hook("rename")
+            tmp.rename(out_dir)
+        shutil.rmtree(paths.work, ignore_errors=True)

@@ -7,7 +7,7 @@ test something other than what users are told to run.
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _quickstart_commands() -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 from ltjax.data.mnist import ENV_VAR, load_mnist, read_idx, standardize
 from ltjax.errors import InputError
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared/data/mnist"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared/data/mnist"
 needs_data = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared MNIST data not found at {SHARED}")
 
 
@@ -120,11 +120,13 @@ def test_experiment_tiny_run(tmp_path):
     """End to end on real data with a tiny model: metrics present, finite, and the plot renders."""
     import jax
 
-    from ltjax.experiments.mnist_ff_loss import mnist_ff_loss
+    from ltjax.experiments.mnist_ff_loss import MnistFfLossParams, mnist_ff_loss
+    from ltjax.params import build
     from ltjax.plotting.mnist_ff_loss import plot_mnist_ff_loss, write_readme
 
-    p = dict(replicate=0, loss="quadratic", goodness="mean", steps_per_layer=3, lr=0.03, threshold=2.0,
-             sizes=[784, 16, 16], n_train=200, normalize=True, data_dir=str(SHARED))
+    p = build(MnistFfLossParams, dict(replicate=0, loss="quadratic", goodness="mean", steps_per_layer=3, lr=0.03,
+                                      threshold=2.0, sizes=[784, 16, 16], n_train=200, normalize=True,
+                                      data_dir=str(SHARED)))
     out = mnist_ff_loss(jax.random.key(0), p)
     for k in ("test_accuracy", "train_accuracy", "test_accuracy_sum", "final_loss_l1", "final_loss_l2", "wall_s"):
         assert np.isfinite(out[k])
@@ -149,3 +151,62 @@ def test_data_dir_not_required_when_env_set(tmp_path, monkeypatch):
     _write_set(tmp_path)
     monkeypatch.setenv(ENV_VAR, os.fspath(tmp_path))
     assert load_mnist("test")[0].shape[0] == 5
+
+
+def _no_block(fn, *args):
+    """Runs ``fn`` in a thread; fails (instead of hanging the suite) if it blocks."""
+    import threading
+
+    box = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            box["error"] = e
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), f"{fn.__name__} blocked"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def test_size_limits_gzip_bomb_and_header_overflow(tmp_path):
+    """Nothing is read past the cap: a header announcing too much is refused before its data is
+    read, and a short header followed by a decompression bomb is refused as padded."""
+    big = tmp_path / "big-idx3-ubyte.gz"
+    big.write_bytes(gzip.compress(_idx(2051, (4, 28, 28))))
+    with pytest.raises(InputError, match=r"header says \(4, 28, 28\) = 3136 bytes of data, more than the 1000-byte"):
+        read_idx(big, 2051, max_bytes=1000)
+    overflow = tmp_path / "overflow-idx3-ubyte"  # 2^96 bytes: would overflow int64 in np.prod
+    overflow.write_bytes((2051).to_bytes(4, "big") + (2**32 - 1).to_bytes(4, "big") * 3)
+    with pytest.raises(InputError, match=r"\(4294967295, 4294967295, 4294967295\) = 79228162458924105385300197375"):
+        read_idx(overflow, 2051)
+    bomb = tmp_path / "bomb-idx1-ubyte.gz"  # 12 labels, then 64 MiB of zeros (64 KiB compressed)
+    bomb.write_bytes(gzip.compress(_idx(2049, (12,), bytes(12)) + bytes(64 * 2**20), compresslevel=1))
+    assert bomb.stat().st_size < 2**20
+    with pytest.raises(InputError, match=f"{bomb}: truncated or padded: header says \\(12,\\) = 12 bytes of data, "
+                                         "file has more"):
+        read_idx(bomb, 2049)
+    padded = tmp_path / "padded-idx1-ubyte"
+    padded.write_bytes(_idx(2049, (3,), bytes(3)) + b"xx")
+    with pytest.raises(InputError, match="padded"):
+        read_idx(padded, 2049)
+
+
+def test_only_regular_files_are_opened(tmp_path):
+    _write_set(tmp_path, n=4)
+    img = tmp_path / "t10k-images-idx3-ubyte.gz"
+    img.unlink()
+    os.mkfifo(img)  # opening a FIFO would block forever
+    with pytest.raises(InputError, match=f"{img}: not a regular file"):
+        _no_block(load_mnist, "test", tmp_path)
+    img.unlink()
+    img.mkdir()
+    with pytest.raises(InputError, match=f"{img}: is a directory"):
+        load_mnist("test", tmp_path)
+    with pytest.raises(InputError, match="not a regular file"):
+        _no_block(read_idx, "/dev/zero", 2051)

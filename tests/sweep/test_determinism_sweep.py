@@ -71,3 +71,16 @@ def test_map_ues_uses_fold_in_point_key_ue_and_unpads():
         np.testing.assert_allclose(out["z"][u], np.asarray(ref["z"]), rtol=1e-6)
     with pytest.raises(ValueError, match="n_ues"):
         map_ues(_kernel, point_key, 0, jnp.float32(1.0), static={"n": 4})
+
+
+def test_jit_and_no_jit_give_the_same_csv(tmp_path):
+    """The runner's result does not depend on compilation: a tiny sweep run eagerly
+    (``jax.disable_jit``) writes the same data.csv bytes as the compiled run."""
+    import jax
+
+    f = tmp_path / "tiny.toml"
+    f.write_text('experiment = "awgn_ber"\nseed = 4\n[params]\nsnr_db = [0.0, 5.0]\nn_symbols = 64\nn_ues = 3\n')
+    cfg = load_sweep(f)
+    ref = _csv(cfg, tmp_path / "jit")
+    with jax.disable_jit():
+        assert _csv(cfg, tmp_path / "eager") == ref
