@@ -7,8 +7,11 @@ parameters (delta 0.3, T 9, alpha_f 0.03). Every UE holds its own model copy
 model's own predictions so that exactly half the UEs update: even UEs get
 y+ = y_hat (error 0, no update), odd UEs y+ = y_hat + 5 mod 11 (error >= 0.5).
 
-JAX: one jitted call of :func:`ltjax.lighttune.lighttune_step_ues` over U UEs;
-compile time apart (first call minus best of 3), ``block_until_ready``.
+JAX: one jitted call of :func:`ltjax.lighttune.lighttune_step` vmapped over U UEs here
+(:func:`step_ues`; UE u uses ``fold_in(key, u)``), with the plain ``FFSpec()`` (T 9, labels
+appended as values, per-neuron goodness, no normalisation, eq. 5 on the last layer) and the
+Table IV online settings; compile time apart (first call minus best of 3),
+``block_until_ready``.
 Floors, in the same run and on the same arrays: ``state_rw_s``, one jitted, donated pass that
 reads every UE's state (model, and Adam moments for the standard variant) and writes it back,
 the least memory traffic of a dense step that updates every UE's state in place, as the vmapped,
@@ -16,7 +19,7 @@ masked step does (a sparse update of only the triggered UEs could move 58-75 % o
 docs/forward_forward.md); and ``predict_s``, the forward pass
 over the K candidate labels alone (eq. 5; every UE needs it every step). Their rates, divided
 by the NumPy rate, bound the speed-up this machine allows (``ceiling_*``).
-NumPy baseline: :func:`ltjax.lighttune.reference_np.step_np` in a Python loop
+NumPy baseline: :func:`ltjax.bench.reference_lighttune_np.step_np` in a Python loop
 over UEs, in the same run, timed on the first ``min(U, 1000)`` UEs (500 in
 quick mode), best of 3 passes, and scaled per UE (its cost is linear in U).
 """
@@ -34,6 +37,18 @@ SIZES = [13, 32, 32]
 TARGET_SPEEDUP_10K = 100.0
 
 
+def step_ues(key, states, x, y, spec, params):
+    """:func:`ltjax.lighttune.lighttune_step` for U UEs (leading [U] on states, x, y); UE u uses
+    ``fold_in(key, u)``. The benchmark's batched step (jitted by the caller)."""
+    import jax
+    import jax.numpy as jnp
+
+    from ltjax import lighttune as lt
+
+    keys = jax.vmap(lambda u: jax.random.fold_in(key, u))(jnp.arange(x.shape[0]))
+    return jax.vmap(lt.lighttune_step, in_axes=(0, 0, 0, 0, None, None))(keys, states, x, y, spec, params)
+
+
 def _setup(num_ues: int, variant: str, seed: int = 0):
     import jax
     import jax.numpy as jnp
@@ -41,20 +56,19 @@ def _setup(num_ues: int, variant: str, seed: int = 0):
     from ltjax import ff
     from ltjax import lighttune as lt
 
-    params = lt.LightTuneParams(variant=variant)
+    spec, params = lt.FFSpec(), lt.LightTuneParams(variant=variant)
     model = ff.init(jax.random.key(seed), SIZES)
     kx = jax.random.key(seed + 1)
     x = jax.random.normal(kx, (num_ues, SIZES[0] - 1))
-    y_hat = jax.jit(jax.vmap(lambda xi: lt.predict_ue(model, xi, params)))(x)
-    k = len(params.labels)
-    y = jnp.where(jnp.arange(num_ues) % 2 == 0, y_hat, (y_hat + 5) % k).astype(jnp.int32)
-    states = jax.block_until_ready(lt.broadcast_ue_state(lt.init_ue_state(model, variant), num_ues))
-    # materialise per-UE copies (broadcast_to may alias); each UE owns its model
-    states = jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), states)
-    return model, params, x, y, states
+    y_hat = jax.jit(jax.vmap(lambda xi: lt.predict_class(model, xi, spec)))(x)
+    y = jnp.where(jnp.arange(num_ues) % 2 == 0, y_hat, (y_hat + 5) % spec.num_labels).astype(jnp.int32)
+    one = lt.init_ue_state(model, params)
+    # per-UE copies (a broadcast may alias); each UE owns its model
+    states = jax.tree_util.tree_map(lambda a: jnp.array(jnp.broadcast_to(a, (num_ues,) + jnp.shape(a)), copy=True), one)
+    return model, spec, params, x, y, jax.block_until_ready(states)
 
 
-def _floors(states, x, params, repeats: int = 5) -> dict:
+def _floors(states, x, spec, repeats: int = 5) -> dict:
     """Best-of times of the two floors (see the module docstring) on the given per-UE states."""
     import jax
     import jax.numpy as jnp
@@ -66,29 +80,29 @@ def _floors(states, x, params, repeats: int = 5) -> dict:
                     donate_argnums=(0,))
     t_rw, st, _ = _time_donated(touch, states, jnp.zeros([], jnp.float32), repeats=repeats)
     best_rw = t_rw["run_s"]
-    predict = jax.jit(jax.vmap(lambda m, xi: lt.predict_ue(m, xi, params)))
+    predict = jax.jit(jax.vmap(lambda m, xi: lt.predict_class(m, xi, spec)))
     t = time_jitted(predict, st.params, x, repeats=repeats)
     nbytes = sum(a.size * a.dtype.itemsize for a in jax.tree_util.tree_leaves(st))
     return {"state_mb": nbytes / 2**20, "state_rw_s": best_rw, "state_rw_gb_per_s": 2 * nbytes / best_rw / 1e9,
             "predict_s": t["run_s"]}
 
 
-def _numpy_rate(model, params, x, y, variant: str, n: int, repeats: int = 3) -> tuple[float, float]:
+def _numpy_rate(model, spec, params, x, y, variant: str, n: int, repeats: int = 3) -> tuple[float, float]:
     """UE-steps/s of the NumPy per-UE loop over the first ``n`` UEs: the best of ``repeats`` passes, each
     from fresh per-UE state copies (made untimed), as the JAX side is timed best of 3. A single pass
     moved by up to 2x between runs on the shared machine."""
-    from ltjax.lighttune.reference_np import init_state_np, step_np
+    from ltjax.bench.reference_lighttune_np import init_state_np, step_np
 
     x, y = np.asarray(x[:n]), np.asarray(y[:n])
     rng = np.random.default_rng(0)
-    r = rng.integers(0, len(params.labels) - 1, size=n)
+    r = rng.integers(0, spec.num_labels - 1, size=n)
     best, n_upd = float("inf"), 0
     for _ in range(max(repeats, 1)):
         states = [init_state_np(model, variant) for _ in range(n)]  # per-UE copies, not timed
         t0 = time.perf_counter()
         n_upd = 0
         for u in range(n):
-            _, out = step_np(states[u], x[u], int(y[u]), int(r[u]), params)
+            _, out = step_np(states[u], x[u], int(y[u]), int(r[u]), spec, params)
             n_upd += out["updated"]
         best = min(best, time.perf_counter() - t0)
     return n / best, n_upd / n
@@ -138,18 +152,18 @@ def run(args):
     # The UE states are donated: the step updates them in place, as it does inside the
     # scan over CSI-RS periods of an online run. Without donation XLA allocates and writes a
     # fresh copy of every UE's model each call, which at 10k+ UEs costs more than the step.
-    step = jax.jit(lambda st, k, x, y, p: lt.lighttune_step_ues(k, st, x, y, p), donate_argnums=(0,))
+    step = jax.jit(lambda st, k, x, y, p: step_ues(k, st, x, y, lt.FFSpec(), p), donate_argnums=(0,))
     key = jax.random.key(42)
     rows = []
     for variant in ("one_step", "standard"):
         for num_ues in sizes:
-            model, params, x, y, states = _setup(num_ues, variant)
+            model, spec, params, x, y, states = _setup(num_ues, variant)
             t, states, out = _time_donated(step, states, key, x, y, params, repeats=3)
             frac = float(np.mean(np.asarray(out.updated)))
             del out
-            floors = _floors(states, x, params)
+            floors = _floors(states, x, spec)
             del states
-            np_rate, np_frac = _numpy_rate(model, params, x, y, variant, min(num_ues, n_np))
+            np_rate, np_frac = _numpy_rate(model, spec, params, x, y, variant, min(num_ues, n_np))
             rate = num_ues / t["run_s"]
             rows.append({"variant": variant, "ues": num_ues, "compile_s": t["compile_s"], "run_s": t["run_s"],
                          "jax_ue_steps_per_s": rate, "update_fraction": frac,
@@ -172,7 +186,7 @@ def run(args):
           + (f" (min {target['measured_min_speedup_at_10k']:.0f}x)" if at_10k else ""))
     payload = {"setup": {"sizes": SIZES, "labels": list(lt.BLER_CLASSES), "delta": 0.3, "threshold": 9.0,
                          "lr": 0.03, "quick": quick,
-                         "numpy_baseline": "per-UE Python loop of reference_np.step_np on the first "
+                         "numpy_baseline": "per-UE Python loop of reference_lighttune_np.step_np on the first "
                                            f"min(U, {n_np}) UEs, best of 3 passes, rate scaled per UE"},
                "rows": rows, "target": target,
                "loadavg_1_5_15_min": {"before": list(load_before), "after": list(os.getloadavg())},

@@ -1,10 +1,11 @@
 """Plain-NumPy LightTune step for one UE: the per-UE-loop baseline of ``ltjax bench lighttune-step``.
 
-Same algorithm as :func:`ltjax.lighttune.lighttune_step` (Alg. 1, eqs. 5-9)
-written the way a straightforward implementation would: a Python loop over UEs,
-NumPy per layer. Tests check it against the JAX step, so the benchmark compares
-like with like. Supports the append and overlay label modes, both losses,
-both goodness reductions, both Adam variants, with or without normalisation.
+A reference implementation, not part of the library: the same algorithm as
+:func:`ltjax.lighttune.lighttune_step` (Alg. 1, eqs. 5-9) written the way a straightforward
+implementation would be, a Python loop over UEs with NumPy per layer. The tests
+(``tests/lighttune/test_lighttune_step.py``) check it against the JAX step, so the benchmark
+compares like with like. Supports the append and overlay label modes, both losses, both
+goodness reductions, both Adam variants, with or without normalisation.
 
 State per UE: ``{"params": [{"w", "b"}, ...], "m": [...], "v": [...], "count": [int per layer],
 "n_seen": int, "n_updates": int}`` (m, v, count only used by the standard variant).
@@ -41,47 +42,49 @@ def _norm(x, normalize):
     return x / (np.sqrt(np.sum(x * x, axis=-1, keepdims=True)) + NORM_EPS) if normalize else x
 
 
-def step_np(state: dict, x: np.ndarray, y_true: int, r: int, p) -> tuple[dict, dict]:
+def step_np(state: dict, x: np.ndarray, y_true: int, r: int, spec, p) -> tuple[dict, dict]:
     """One LightTune step (mutates and returns ``state``).
 
     Args:
       x: [d] features; y_true: class index of y+; r: the uniform draw in [0, K-2]
         (the caller's RNG; the JAX step draws it from its key).
+      spec: the model's :class:`ltjax.lighttune.FFSpec`.
       p: :class:`ltjax.lighttune.LightTuneParams`.
     """
-    labels = np.asarray(p.labels, x.dtype)
+    labels = np.asarray(spec.labels, x.dtype)
     num = len(labels)
     params = state["params"]
     # eq. (5): goodness of all K candidates at once, [K, D] through the layers
-    h = np.stack([_label_input(x, k, labels, p.label_mode, p.label_offset, p.label_scale) for k in range(num)])
+    h = np.stack([_label_input(x, k, labels, spec.label_mode, spec.label_offset, spec.label_scale)
+                  for k in range(num)])
     score = np.zeros(num, x.dtype)
     for layer in params:
-        h = np.maximum(_norm(h, p.normalize) @ layer["w"] + layer["b"], 0.0)
-        if p.predict_mode == "sum_layers":
+        h = np.maximum(_norm(h, spec.normalize) @ layer["w"] + layer["b"], 0.0)
+        if spec.predict_mode == "sum_layers":
             score += np.mean(h * h, axis=1)
-    if p.predict_mode == "last":
+    if spec.predict_mode == "last":
         score = np.sum(h * h, axis=1)
     y_hat = int(np.argmax(score))
     diff = labels[y_hat] - labels[y_true]
     error = abs(diff) if p.error_metric == "abs" else diff * diff
-    updated = bool(error + TRIGGER_SLACK >= p.delta)
+    updated = bool(p.finetune and error + TRIGGER_SLACK >= p.delta)
     y_neg = r + (r >= y_true)
     if p.negative == "hard" and y_hat != y_true:
         y_neg = y_hat
     state["n_seen"] += 1
     if updated:
-        xp = _label_input(x, y_true, labels, p.label_mode, p.label_offset, p.label_scale)
-        xn = _label_input(x, y_neg, labels, p.label_mode, p.label_offset, p.label_scale)
+        xp = _label_input(x, y_true, labels, spec.label_mode, spec.label_offset, spec.label_scale)
+        xn = _label_input(x, y_neg, labels, spec.label_mode, spec.label_offset, spec.label_scale)
         for li, layer in enumerate(params):
-            xp, xn = _norm(xp, p.normalize), _norm(xn, p.normalize)
+            xp, xn = _norm(xp, spec.normalize), _norm(xn, spec.normalize)
             hp = np.maximum(xp @ layer["w"] + layer["b"], 0.0)
             hn = np.maximum(xn @ layer["w"] + layer["b"], 0.0)
             m_l = hp.shape[0]
             gp, gn = hp * hp, hn * hn
-            if p.goodness == "mean":
+            if spec.goodness == "mean":
                 gp, gn = np.mean(gp), np.mean(gn)
-            dp, dn = gp - p.threshold, gn - p.threshold
-            if p.loss == "quadratic":
+            dp, dn = gp - spec.threshold, gn - spec.threshold
+            if spec.loss == "quadratic":
                 cp, cn = 2 * dp - 4, 2 * dn + 4
             else:
                 cp, cn = -1 / (1 + np.exp(dp)), 1 / (1 + np.exp(-dn))

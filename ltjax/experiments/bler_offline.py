@@ -4,15 +4,18 @@ One grid point = the whole pipeline:
 
 1. dataset: ``n_samples`` training samples (TDL-A30, SNR U(0, 12) dB, 10 Hz, follow-CQI gNB;
    ``ltjax.lighttune.dataset``) and ``n_val`` validation samples from other UEs.
-   Skipped when ``<cache_dir>/dataset.npz`` (or the committed ``results/bler_offline/dataset.npz``)
-   has the same dataset config hash (resume-friendly: the link simulation is the slow part);
+   Skipped when ``<cache_dir>/dataset.npz`` or the ``reuse_dataset`` file (default the
+   committed ``results/bler_offline/dataset.npz``) has the same dataset config hash
+   (resume-friendly: the link simulation is the slow part);
 2. offline training: [13, 32, 32], T = 9, Adam lr 0.03, ``epochs`` epochs with the
    closed-form gradients (``ltjax.lighttune.train``, an epoch is one full-batch step of
    every layer with fresh uniform negatives);
-3. the model is saved to ``<cache_dir>/ff_model.msgpack`` (+ .json config with the
-   run's config hash) and the plot step copies dataset, model and training curve into the
-   result directory, so ``results/bler_offline/ff_model.msgpack`` is the reference model
-   that ``lighttune_bler_error`` and the link-adaptation experiments load.
+3. the dataset and the model are written to the declared output directory ``cache_dir``
+   (``dataset.npz`` / ``ff_model.msgpack``, each with its JSON sidecar, through
+   ``ltjax.io.save_artifact``); the paths are checked before anything is computed. The
+   result directory gets copies (``publish_artifacts``), so
+   ``results/bler_offline/ff_model.msgpack`` is the reference model that
+   ``lighttune_bler_error`` and the link-adaptation experiments load.
 
 Keys: point key k; training data ``fold_in(k, 0)``, validation data ``fold_in(k, 1)``,
 initial weights ``fold_in(k, 2)``, training negatives ``fold_in(k, 3)``.
@@ -28,37 +31,42 @@ import numpy as np
 
 from flax import struct
 
+from ltjax.channels import NAMED_SCENARIOS
 from ltjax.errors import InputError
-from ltjax.lighttune.dataset import (CHANNELS, DATASET_FORMAT, config_hash, generate_bler_dataset,
-                                     load_dataset, save_dataset)
+from ltjax.io import check_artifact_path, check_output_path, config_hash
+from ltjax.lighttune.dataset import (DATASET_FORMAT, check_scenario, generate_bler_dataset, load_dataset,
+                                     save_dataset)
 from ltjax.lighttune.model import MODEL_FORMAT, SIZES, feature_stats, init_model, save_model
-from ltjax.lighttune.train import evaluate, train_offline
-from ltjax.plotting.bler_offline import plot_training_curve, publish_artifacts
+from ltjax.lighttune.train import evaluate, evaluate_arrays, train_chunk, train_offline
 from ltjax.params import as_dict, field
+from ltjax.plotting.bler_offline import plot_training_curve, publish_artifacts
 from ltjax.sweep.registry import register_experiment
 
-COMMITTED_DIR = Path("results/bler_offline")
+DATASET_FILE = "dataset.npz"
+MODEL_FILE = "ff_model.msgpack"
+# Compiled once per process (the library never jits): the epoch chunk and the evaluation.
+TRAIN_CHUNK = jax.jit(train_chunk, static_argnames=("n_epochs", "spec"))
+EVALUATE = jax.jit(evaluate_arrays, static_argnames=("spec",))
 
 
-def _dataset_config(p: dict, key) -> dict:
+def _dataset_config(p, key) -> dict:
     return {"format": DATASET_FORMAT, "n_samples": p.n_samples, "n_val": p.n_val,
             "channel": p.channel, "snr_db_range": [p.snr_min_db, p.snr_max_db],
             "doppler_hz": p.doppler_hz, "periods_per_ue": p.periods_per_ue,
             "key_data": np.asarray(jax.random.key_data(key)).tolist()}
 
 
-def _find_dataset(cache: Path, want: str, log=print):
-    """(train, val) from a cached dataset whose config hash is ``want``, else None."""
-    for d in (cache, COMMITTED_DIR):
-        path = d / "dataset.npz"
-        if not path.exists():
+def _find_dataset(candidates, want: str, log=print):
+    """(train, val, path) from the first existing dataset whose config hash is ``want``, else None."""
+    for path in candidates:
+        if not path.is_file():
             continue
         try:
             data, cfg = load_dataset(path)
         except InputError as e:
             log(f"[bler_offline] ignoring {e}")
             continue
-        if config_hash(cfg) == want:
+        if config_hash(cfg, 16) == want:
             n = int(cfg["n_samples"])
             split = {k: (v[:n], v[n:]) for k, v in data.items()}
             return ({k: v[0] for k, v in split.items()}, {k: v[1] for k, v in split.items()}, path)
@@ -68,7 +76,7 @@ def _find_dataset(cache: Path, want: str, log=print):
 def _check(p):
     if not p.snr_max_db >= p.snr_min_db:
         return "snr_max_db", "must be >= snr_min_db"
-    return None
+    return check_scenario(p.channel, p.doppler_hz)
 
 
 @struct.dataclass
@@ -77,7 +85,7 @@ class BlerOfflineParams:
 
     n_samples: int = field(83_200, 'training samples (UE-periods) (Table IV: 83,200)', lo=2, hi=10**7)
     n_val: int = field(8_320, 'validation samples, from other UEs', lo=1, hi=10**7)
-    channel: str = field("TDL-A30", 'training channel (Table III)', choices=tuple(CHANNELS))
+    channel: str = field("TDL-A30", 'training channel (Table III)', choices=NAMED_SCENARIOS[1:])
     snr_min_db: float = field(0.0, 'lowest per-UE average SNR', unit='dB', lo=-20.0, hi=50.0)
     snr_max_db: float = field(12.0, 'highest per-UE average SNR', unit='dB', lo=-20.0, hi=50.0)
     doppler_hz: float = field(10.0, 'maximum Doppler', unit='Hz', lo=0.0, hi=200.0)
@@ -85,7 +93,8 @@ class BlerOfflineParams:
     epochs: int = field(22_000, 'training epochs (Table IV: 22,000)', lo=1, hi=10**6)
     lr: float = field(0.03, 'Adam learning rate (Table IV)', lo=0.0, hi=10.0, lo_open=True)
     eval_every: int = field(500, 'epochs per jitted chunk / training-curve row', lo=1, hi=10**6)
-    cache_dir: str = field("results/.bler_offline.cache", 'where the dataset and model are written during the run', kind="path", role="dir")
+    cache_dir: str = field("results/.bler_offline.cache", 'where the dataset and model are written (dataset.npz, ff_model.msgpack + .json sidecars)', kind="path", role="dir")
+    reuse_dataset: str = field("results/bler_offline/dataset.npz", 'an existing dataset used instead of simulating when its config hash matches this run (missing or empty: not used)', kind="path", role="input")
 
 
 @register_experiment(
@@ -96,18 +105,19 @@ class BlerOfflineParams:
     check=_check,
 )
 def bler_offline(key, p):
-    cache = Path(p.cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = check_output_path(p.cache_dir, "bler_offline: cache_dir", directory=True)
+    dataset_path = check_artifact_path(cache / DATASET_FILE, "bler_offline: cache_dir")
+    model_path = check_artifact_path(cache / MODEL_FILE, "bler_offline: cache_dir")
     dcfg = _dataset_config(p, key)
-    want = config_hash(dcfg)
+    want = config_hash(dcfg, 16)
     t0 = time.perf_counter()
-    found = _find_dataset(cache, want)
+    found = _find_dataset([dataset_path] + ([Path(p.reuse_dataset)] if str(p.reuse_dataset).strip() else []), want)
     if found is None:
         kw = dict(channel=p.channel, snr_db_range=(p.snr_min_db, p.snr_max_db),
                   doppler_hz=p.doppler_hz, periods_per_ue=p.periods_per_ue)
         train = generate_bler_dataset(jax.random.fold_in(key, 0), p.n_samples, **kw)
         val = generate_bler_dataset(jax.random.fold_in(key, 1), p.n_val, **kw)
-        save_dataset(cache / "dataset.npz", {k: np.concatenate([train[k], val[k]]) for k in train}, dcfg)
+        save_dataset(dataset_path, {k: np.concatenate([train[k], val[k]]) for k in train}, dcfg)
         reused = 0
     else:
         train, val, src = found
@@ -118,13 +128,14 @@ def bler_offline(key, p):
     model0 = init_model(jax.random.fold_in(key, 2), *feature_stats(train["features"]))
     t1 = time.perf_counter()
     model, curve = train_offline(jax.random.fold_in(key, 3), model0, train, val, p.epochs, lr=p.lr,
-                                 eval_every=p.eval_every)
+                                 eval_every=p.eval_every, chunk_fn=TRAIN_CHUNK, eval_fn=EVALUATE)
     t_train = time.perf_counter() - t1
     mcfg = {"experiment": "bler_offline", "params": as_dict(p), "dataset_config_hash": want,
             "key_data": dcfg["key_data"], "model_format": MODEL_FORMAT, "sizes": list(SIZES)}
-    save_model(cache / "ff_model.msgpack", model, mcfg)
+    save_model(model_path, model, mcfg)
 
-    ev_tr, ev_va = evaluate(model, train["features"], train["bler"]), evaluate(model, val["features"], val["bler"])
+    ev_tr = evaluate(model, train["features"], train["bler"], EVALUATE)
+    ev_va = evaluate(model, val["features"], val["bler"], EVALUATE)
     classes = np.rint(np.asarray(train["bler"]) * 10).astype(int)
     hist = np.bincount(classes, minlength=11).astype(np.int64)
     # Reference predictors without features: the best constant class (median of P) and the mean of P.
@@ -138,7 +149,7 @@ def bler_offline(key, p):
         "n_train": int(len(train["bler"])), "n_val": int(len(val["bler"])),
         "dataset_reused": reused, "dataset_s": t_data, "train_s": t_train,
         "ms_per_epoch": 1e3 * t_train / p.epochs,
-        "model_config_hash": config_hash(mcfg), "dataset_config_hash": want,
+        "model_config_hash": config_hash(mcfg, 16), "dataset_config_hash": want,
         "class_hist": hist,
     }
     for k, v in curve.items():

@@ -24,66 +24,53 @@ import numpy as np
 
 from flax import struct
 
-from ltjax.channels import ChannelParams
-from ltjax.errors import InputError
-from ltjax.lighttune.dataset import CHANNELS, link_config
-from ltjax.lighttune.model import load_model
-from ltjax.lighttune.online import FIG4_VARIANTS, online_params, run_sequence
-from ltjax.link import LinkConfig, LinkParams, follow_cqi, run_ue
-from ltjax.plotting.lighttune_bler_error import plot_error_over_time, plot_error_vs_snr
 from ltjax.batching import map_ues
+from ltjax.channels import NAMED_SCENARIOS
+from ltjax.lighttune.dataset import check_scenario
+from ltjax.lighttune.model import BlerModel, load_model
+from ltjax.lighttune.online import FIG4_VARIANTS, fig4_variants, run_sequence
+from ltjax.link import LinkParams, follow_cqi, link_params_for_scenario, run_ue
 from ltjax.params import field
+from ltjax.plotting.lighttune_bler_error import plot_error_over_time, plot_error_vs_snr
 from ltjax.sweep.registry import register_experiment
 
 VARIANT_NAMES = tuple(v[0] for v in FIG4_VARIANTS)
 PAPER_REDUCTION = {"TDL-A30": 0.435, "TDL-B50": 0.36}  # Sec. V-B, one-step uniform (Fig. 4 caption)
 
 
-def _ue_kernel(ue_key, snr_db, ds, fd, model, delta, lr, *, cfg: LinkConfig, n_periods: int):
+def _ue_kernel(ue_key, params: LinkParams, model: BlerModel, variants: tuple, *, n_periods: int):
     """One UE: link once, then the five predictors on the same sequence. Outputs [V, T]."""
-    params = LinkParams(cfg=cfg, snr_db=snr_db, channel=ChannelParams(delay_spread_s=ds, doppler_hz=fd))
     link = run_ue(jax.random.fold_in(ue_key, 0), params, n_periods, follow_cqi)
     k_lt = jax.random.fold_in(ue_key, 1)
-    # Tie the (replicated) offline params to this UE's data so that, under shard_map
-    # (map_ues), the scan carry is "varying" over UEs like the scan outputs. Adds 0.
-    anchor = link.bler[0] * 0.0
-    errs, upds, seen = [], [], []
-    for _, variant, negative in FIG4_VARIANTS:
-        lt = online_params(model, variant or "one_step", negative, delta=delta, lr=lr)
-        o = run_sequence(k_lt, model, lt, link.features, link.bler, finetune=variant is not None,
-                         anchor=anchor)
-        errs.append(o.error)
-        upds.append(o.updated)
-        seen.append(o.bler_true)
-    return {"err": jnp.stack(errs), "upd": jnp.stack(upds), "bler_seen": jnp.stack(seen),
-            "bler": link.bler, "features": link.features}
+    outs = [run_sequence(k_lt, model, lt, link.features, link.bler) for lt in variants]
+    return {"err": jnp.stack([o.error for o in outs]), "upd": jnp.stack([o.updated for o in outs]),
+            "bler_seen": jnp.stack([o.bler_true for o in outs]), "bler": link.bler, "features": link.features}
 
 
-def run_point(key, model, channel: str, snr_db: float, doppler_hz: float, n_ue: int, n_periods: int,
+def run_point(key, model: BlerModel, channel: str, snr_db: float, doppler_hz: float, n_ue: int, n_periods: int,
               delta: float = 0.3, lr: float = 0.03) -> dict[str, np.ndarray]:
     """Per-UE outputs of one grid point (numpy): err/upd/bler_seen [U, V, T], bler [U, T], features [U, T, 12]."""
-    cfg, ds = link_config(channel)
-    return map_ues(_ue_kernel, key, n_ue, jnp.float32(snr_db), jnp.float32(ds), jnp.float32(doppler_hz),
-                   model, jnp.float32(delta), jnp.float32(lr),
-                   static={"cfg": cfg, "n_periods": int(n_periods)})
+    variants = tuple(lt for _, lt in fig4_variants(jnp.float32(delta), jnp.float32(lr)))
+    return map_ues(_ue_kernel, key, n_ue, link_params_for_scenario(channel, snr_db, doppler_hz), model, variants,
+                   static={"n_periods": int(n_periods)})
 
 
 def _check(p):
     if not str(p.model_path).strip():
         return "model_path", "must name the offline model file (results/bler_offline/ff_model.msgpack)"
-    return None
+    return check_scenario(p.channel, p.doppler_hz)
 
 
 @struct.dataclass
 class LightTuneBlerErrorParams:
     """Parameters of the experiment (units in each field's schema)."""
 
-    channel: str = field("TDL-A30", 'test channel', choices=tuple(CHANNELS))
+    channel: str = field("TDL-A30", 'test channel', choices=NAMED_SCENARIOS[1:])
     doppler_hz: float = field(10.0, 'maximum Doppler', unit='Hz', lo=0.0, hi=200.0)
     snr_db: float = field(0.0, 'average SNR per receive antenna and RE', unit='dB', lo=-20.0, hi=50.0)
     n_ue: int = field(1000, 'UEs per grid point', lo=1, hi=10**7)
     n_periods: int = field(100, 'CSI-RS periods (80 ms) per UE', lo=1, hi=100_000)
-    model_path: str = field("results/bler_offline/ff_model.msgpack", 'offline FF model (bler_offline)', kind="path", role="input")
+    model_path: str = field("results/bler_offline/ff_model.msgpack", 'offline FF model; make it with `ltjax run sweeps/bler_offline.toml`', kind="path", role="input")
     delta: float = field(0.3, 'fine-tuning threshold delta (Table IV)', lo=0.0, hi=1.0)
     lr: float = field(0.03, 'fine-tuning learning rate alpha_f (Table IV)', lo=0.0, hi=10.0, lo_open=True)
 
@@ -96,10 +83,7 @@ class LightTuneBlerErrorParams:
     check=_check,
 )
 def lighttune_bler_error(key, p):
-    try:
-        model, meta = load_model(p.model_path)
-    except InputError as e:
-        raise InputError(f"{e} -- run `ltjax run sweeps/bler_offline.toml` first") from None
+    model, meta = load_model(p.model_path)
     o = run_point(key, model, p.channel, p.snr_db, p.doppler_hz, p.n_ue, p.n_periods,
                   p.delta, p.lr)
     err = o["err"].astype(np.float64)  # [U, V, T]

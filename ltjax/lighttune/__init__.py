@@ -1,11 +1,21 @@
-"""LightTune: threshold-triggered online forward-forward fine-tuning per UE (Alg. 1). See ``step``."""
+"""LightTune: threshold-triggered online forward-forward fine-tuning per UE (Alg. 1).
 
-from ltjax.lighttune.step import (BLER_CLASSES, ERRORS, NEGATIVES, VARIANTS, LightTuneParams,
-                                  StepOutputs, UEState, broadcast_ue_state, init_ue_state, label_error,
-                                  label_inputs,
-                                  lighttune_step, lighttune_step_ues, make_optimizer, predict_ue,
-                                  quantize)
+- ``step``: Alg. 1 for one UE on model inputs (:func:`lighttune_step`), the fixed model
+  description :class:`FFSpec` and the online hyper-parameters :class:`LightTuneParams`.
+- ``model``: the offline FF BLER model (:class:`BlerModel`: weights, input standardisation,
+  spec), prediction (:func:`predict_bler`), versioned model files.
+- ``online``: the online BLER learner, ``init(key, model, params)``, ``predict(state, x)``,
+  ``tell(key, state, x, y_true, params)``.
+- ``dataset`` / ``train``: BLER datasets from the link engine and offline training.
 
-__all__ = ["BLER_CLASSES", "ERRORS", "NEGATIVES", "VARIANTS", "LightTuneParams", "StepOutputs",
-           "UEState", "broadcast_ue_state", "init_ue_state", "label_error", "label_inputs", "lighttune_step",
-           "lighttune_step_ues", "make_optimizer", "predict_ue", "quantize"]
+See docs/lighttune.md and docs/forward_forward.md.
+"""
+
+from ltjax.lighttune.model import BlerModel, default_spec, predict_bler
+from ltjax.lighttune.step import (BLER_CLASSES, ERRORS, NEGATIVES, VARIANTS, FFSpec, LightTuneParams, StepOutputs,
+                                  UEState, init_ue_state, label_error, label_inputs, lighttune_step, make_optimizer,
+                                  predict_class, quantize)
+
+__all__ = ["BLER_CLASSES", "ERRORS", "NEGATIVES", "VARIANTS", "BlerModel", "FFSpec", "LightTuneParams",
+           "StepOutputs", "UEState", "default_spec", "init_ue_state", "label_error", "label_inputs",
+           "lighttune_step", "make_optimizer", "predict_bler", "predict_class", "quantize"]

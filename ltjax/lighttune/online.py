@@ -1,40 +1,71 @@
-"""Online LightTune for BLER prediction (Sec. IV-A, Alg. 1): one UE, one CSI-RS period.
+"""Online LightTune as a learner (Sec. IV-A, Alg. 1): one UE's BLER predictor, period by period.
 
-At the start of period t the UE predicts P_hat from the period's features with its own
-copy of the FF model; at the end it measures P (eq. 11) and, if the class error
-|labels[y_hat] - labels[y+]| >= delta (Alg. 1, line 3), fine-tunes that copy with one
-positive [x, y+] and one negative [x, y-] (closed-form eq. 7 gradients, Adam standard
-eq. 8 or one-step eq. 9). ``y+`` is P quantised to the nearest class (Remark 4,
-lambda = 0.1).
+The learner has the shape of an evosax strategy::
+
+    state = init(key, model, params)                      # the offline model, fresh optimiser
+    p_hat = predict(state, x_raw)                         # at the period start (eq. 5)
+    state, m = tell(key, state, x_raw, bler_true, params)  # at the period end (Alg. 1)
+
+``model`` is the offline :class:`~ltjax.lighttune.model.BlerModel` (its FF weights, input
+standardisation and fixed :class:`~ltjax.lighttune.step.FFSpec`); ``params`` are the online
+hyper-parameters (:class:`~ltjax.lighttune.step.LightTuneParams`: delta, alpha_f, Adam variant,
+negatives). ``tell`` standardises the raw features, quantises the measured BLER P to the
+nearest class y+ (Remark 4, lambda = 0.1) and runs Alg. 1 (:func:`ltjax.lighttune.step.lighttune_step`):
+if the class error |labels[y_hat] - labels[y+]| >= delta it fine-tunes the UE's own copy of
+the model with one positive [x, y+] and one negative [x, y-]. Its metrics carry the
+prediction made *before* the update (it is made at the period start, Fig. 3).
 
 Two errors are reported:
   ``error`` = |P_hat - P| with the unquantised P (eq. 12): the metric of Fig. 4;
   ``error_class`` = |labels[y_hat] - labels[y+]|: the trigger quantity of Alg. 1.
 
-Kernels are per UE (no batch axis); callers vmap over UEs and scan over periods:
-
-    state = init_online_state(model, lt)                         # offline model, fresh Adam
-    state, out = online_step(key, state, x_raw, bler, model, lt)  # per period
-    state, out = frozen_step(key, state, x_raw, bler, model, lt)  # "no fine-tuning"
-
-Letters: F = 12 features, K = 11 classes, U UEs, T periods.
+Everything is for one UE (no batch axis); ``ltjax.batching.map_ues`` batches it.
+Letters: F = 12 features, K = 11 classes, T periods.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
-from ltjax.lighttune.model import MODEL_LT_FIELDS, BlerModel, normalize_features
-from ltjax.lighttune.step import (TRIGGER_SLACK, LightTuneParams, UEState, init_ue_state, label_error,
-                                  lighttune_step, predict_ue, quantize)
+from ltjax.lighttune.model import BlerModel, predict_bler, standardize
+from ltjax.lighttune.step import (FFSpec, LightTuneParams, UEState, init_ue_state, label_error, lighttune_step,
+                                  quantize)
 
-# (name, variant, negative) of the five Fig. 4 curves; variant None = no fine-tuning.
-FIG4_VARIANTS = (("none", None, "uniform"), ("standard_uniform", "standard", "uniform"),
-                 ("standard_hard", "standard", "hard"), ("one_step_uniform", "one_step", "uniform"),
-                 ("one_step_hard", "one_step", "hard"))
+# (name, online hyper-parameters) of the five Fig. 4 curves: no fine-tuning, then Adam standard /
+# one-step x uniform / hard negatives. delta and alpha_f are set per run (fig4_variants).
+FIG4_VARIANTS = (("none", dict(variant="one_step", negative="uniform", finetune=False)),
+                 ("standard_uniform", dict(variant="standard", negative="uniform")),
+                 ("standard_hard", dict(variant="standard", negative="hard")),
+                 ("one_step_uniform", dict(variant="one_step", negative="uniform")),
+                 ("one_step_hard", dict(variant="one_step", negative="hard")))
+
+
+def fig4_variants(delta=0.3, lr=0.03) -> tuple[tuple[str, LightTuneParams], ...]:
+    """The five Fig. 4 predictors as (name, LightTuneParams) with the given delta and alpha_f."""
+    return tuple((name, LightTuneParams(delta=delta, lr=lr, **kw)) for name, kw in FIG4_VARIANTS)
+
+
+@struct.dataclass
+class LearnerState:
+    """One UE's online BLER predictor.
+
+    Attributes:
+      ue: the UE's own FF weights (fine-tuned online), optimiser state and counters (Alg. 1).
+      feat_mean, feat_std: [12] float32, the deployed model's input standardisation (fixed).
+      spec: the model's :class:`FFSpec` (static).
+    """
+
+    ue: UEState
+    feat_mean: jax.Array  # [12] float32
+    feat_std: jax.Array  # [12] float32
+    spec: FFSpec = struct.field(pytree_node=False, default=None)
+
+    @property
+    def model(self) -> BlerModel:
+        """The UE's current model: its fine-tuned weights with the deployed standardisation."""
+        return BlerModel(params=self.ue.params, feat_mean=self.feat_mean, feat_std=self.feat_std, spec=self.spec)
 
 
 @struct.dataclass
@@ -58,94 +89,63 @@ class OnlineOutputs:
     y_true: jax.Array  # [] int32
 
 
-def online_params(model: BlerModel, variant: str = "one_step", negative: str = "uniform",
-                  delta: float = 0.3, lr: float = 0.03, b1: float = 0.9, b2: float = 0.999,
-                  eps: float = 1e-8) -> LightTuneParams:
-    """LightTuneParams for fine-tuning ``model``: its own FF settings plus the online ones (Table IV)."""
-    fields = {f: getattr(model.lt, f) for f in MODEL_LT_FIELDS}
-    return LightTuneParams(delta=delta, lr=lr, b1=b1, b2=b2, eps=eps, variant=variant, negative=negative,
-                           **fields)
+def init(key: jax.Array, model: BlerModel, params: LightTuneParams) -> LearnerState:
+    """One UE's state at deployment: a copy of the offline weights, fresh optimiser state of
+    ``params.variant``, zero counters. ``key`` is not used (the start is deterministic); it is
+    there so that every learner has the same ``init(key, model, params)`` shape."""
+    del key
+    return LearnerState(ue=init_ue_state(model.params, params), feat_mean=model.feat_mean,
+                        feat_std=model.feat_std, spec=model.spec)
 
 
-def init_online_state(model: BlerModel, lt_params: LightTuneParams) -> UEState:
-    """One UE's state at deployment: a copy of the offline params, fresh optimiser state of the variant."""
-    return init_ue_state(model.params, lt_params.variant)
+def predict(state: LearnerState, x_raw: jax.Array) -> jax.Array:
+    """P_hat: the UE's current predicted BLER (eq. 5 class value) for raw features x_raw [12], float32 []."""
+    return predict_bler(state.model, x_raw)
 
 
-def _check(model: BlerModel, lt: LightTuneParams) -> None:
-    for f in MODEL_LT_FIELDS:
-        a, b = getattr(model.lt, f), getattr(lt, f)
-        if isinstance(a, jax.core.Tracer) or isinstance(b, jax.core.Tracer):
-            continue  # a traced threshold cannot be compared here
-        if bool(np.any(np.asarray(a) != np.asarray(b))) if f == "threshold" else a != b:
-            raise ValueError(f"lt_params.{f}={getattr(lt, f)!r} differs from the model's {getattr(model.lt, f)!r};"
-                             " build lt_params with online_params(model, ...)")
-
-
-def online_step(key: jax.Array, ue_state: UEState, x_raw: jax.Array, bler_true: jax.Array,
-                model: BlerModel, lt_params: LightTuneParams,
-                finetune: bool = True) -> tuple[UEState, OnlineOutputs]:
-    """Alg. 1 for one UE and one period, on raw features.
+def tell(key: jax.Array, state: LearnerState, x_raw: jax.Array, bler_true: jax.Array,
+         params: LightTuneParams) -> tuple[LearnerState, OnlineOutputs]:
+    """Alg. 1 for one UE and one period: the delayed truth of the period arrives.
 
     Args:
       key: typed key of this UE and period (consumed: the uniform negative draw).
-      ue_state: the UE's fine-tuned model and optimiser state (``init_online_state``).
+      state: from :func:`init` or the previous ``tell``.
       x_raw: [12] raw features of the period (``PeriodOutputs.features``).
-      bler_true: [] measured BLER of the period (eq. 11), quantised here to y+.
-      model: the offline BlerModel (its standardisation is used; its params are not).
-      lt_params: from :func:`online_params` (delta, lr, variant, negative).
-      finetune: static; False = "no fine-tuning": prediction only, state unchanged
-        except ``n_seen``.
+      bler_true: [] measured BLER P of the period (eq. 11), quantised here to y+.
+      params: online hyper-parameters; ``params.finetune`` False = prediction only.
     Returns:
-      (new state, :class:`OnlineOutputs`). P_hat is made with the params *before* the
-      update (it is predicted at the period start, Fig. 3).
+      (new state, :class:`OnlineOutputs`), the prediction being the one made with the weights
+      *before* this update.
     """
-    _check(model, lt_params)
-    x = normalize_features(model, x_raw)
-    labels = jnp.asarray(lt_params.labels, jnp.float32)
+    spec = state.spec
+    x = standardize(state.model, x_raw)
+    labels = jnp.asarray(spec.labels, jnp.float32)
     bler_true = jnp.asarray(bler_true, jnp.float32)
-    y_true = quantize(bler_true, lt_params.labels)
-    if finetune:
-        new_state, out = lighttune_step(key, ue_state, x, y_true, lt_params)
-        y_hat, updated = out.y_hat, out.updated
-    else:
-        y_hat = predict_ue(ue_state.params, x, lt_params)
-        updated = jnp.zeros([], bool)
-        new_state = ue_state.replace(n_seen=ue_state.n_seen + 1)
-    pred = labels[y_hat]
-    return new_state, OnlineOutputs(
+    y_true = quantize(bler_true, spec.labels)
+    ue, out = lighttune_step(key, state.ue, x, y_true, spec, params)
+    pred = labels[out.y_hat]
+    return state.replace(ue=ue), OnlineOutputs(
         prediction=pred, bler_true=bler_true, error=jnp.abs(pred - bler_true),
-        error_class=label_error(pred, labels[y_true], lt_params.error_metric),
-        updated=updated, y_hat=y_hat.astype(jnp.int32), y_true=y_true)
+        error_class=label_error(pred, labels[y_true], params.error_metric),
+        updated=out.updated, y_hat=out.y_hat.astype(jnp.int32), y_true=y_true)
 
 
-def frozen_step(key, ue_state, x_raw, bler_true, model, lt_params):
-    """The "no fine-tuning" variant of :func:`online_step` (prediction only)."""
-    return online_step(key, ue_state, x_raw, bler_true, model, lt_params, finetune=False)
-
-
-def run_sequence(key: jax.Array, model: BlerModel, lt_params: LightTuneParams, features: jax.Array,
-                 bler: jax.Array, finetune: bool = True, anchor=None) -> OnlineOutputs:
-    """One UE over a period sequence (``lax.scan``), from the offline model at t = 0.
+def run_sequence(key: jax.Array, model: BlerModel, params: LightTuneParams, features: jax.Array,
+                 bler: jax.Array) -> OnlineOutputs:
+    """One UE over a period sequence (``lax.scan`` of :func:`tell`), from the offline model at t = 0.
 
     Args: features [T, 12] raw, bler [T]; period t uses ``fold_in(key, t)``.
-    ``anchor``: optional [] zero derived from the UE's own data; added to the initial state
-    so that under ``shard_map`` (``ltjax.batching.map_ues``) the scan carry is
-    "varying" over UEs like the scan outputs (numerically a no-op).
     Returns OnlineOutputs with a leading [T].
     """
-    state = init_online_state(model, lt_params)
-    if anchor is not None:
-        state = jax.tree_util.tree_map(lambda a: a + jnp.asarray(anchor).astype(a.dtype), state)
 
-    def body(st, inp):
+    def body(state, inp):
         t, x, b = inp
-        return online_step(jax.random.fold_in(key, t), st, x, b, model, lt_params, finetune)
+        return tell(jax.random.fold_in(key, t), state, x, b, params)
 
     n = features.shape[0]
-    _, outs = jax.lax.scan(body, state, (jnp.arange(n, dtype=jnp.int32), features, bler))
+    _, outs = jax.lax.scan(body, init(key, model, params), (jnp.arange(n, dtype=jnp.int32), features, bler))
     return outs
 
 
-__all__ = ["FIG4_VARIANTS", "OnlineOutputs", "TRIGGER_SLACK", "frozen_step", "init_online_state",
-           "online_params", "online_step", "run_sequence"]
+__all__ = ["FIG4_VARIANTS", "LearnerState", "OnlineOutputs", "fig4_variants", "init", "predict", "run_sequence",
+           "tell"]

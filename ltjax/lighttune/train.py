@@ -10,19 +10,26 @@ What one **epoch** is (the paper gives only "22,000 epochs"):
   (not one layer after the other), so the model is the same kind of object that
   LightTune later updates online with |S+| = |S-| = 1.
 
-Epochs run as a jitted ``lax.scan`` in chunks of ``eval_every`` epochs; after each
-chunk the train/validation accuracy (eq. 5 class = quantised P) and the mean
-|P_hat - P| (eq. 12, unquantised P) are evaluated, and a progress line is printed.
-Epoch e draws its negatives from ``fold_in(key, e)``, so the result does not depend
-on ``eval_every``.
+Epochs run as a ``lax.scan`` in chunks of ``eval_every`` epochs (:func:`train_chunk`);
+after each chunk the train/validation accuracy (eq. 5 class = quantised P) and the mean
+|P_hat - P| (eq. 12, unquantised P) are evaluated (:func:`evaluate_arrays`), and a progress
+line is printed. Epoch e draws its negatives from ``fold_in(key, e)``, so the result does not
+depend on ``eval_every``.
+
+Nothing here is jitted: :func:`train_offline` and :func:`evaluate` take the chunk and
+evaluation functions as arguments, and entry points pass them jitted once per process::
+
+    TRAIN_CHUNK = jax.jit(train_chunk, static_argnames=("n_epochs", "spec"))
+    EVALUATE = jax.jit(evaluate_arrays, static_argnames=("spec",))
+    model, curve = train_offline(key, model0, train, val, epochs, chunk_fn=TRAIN_CHUNK, eval_fn=EVALUATE)
 
 Letters: N training samples, K = 11 classes, L = 2 layers, E epochs.
 """
 
 from __future__ import annotations
 
-import functools
 import time
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -30,8 +37,8 @@ import numpy as np
 import optax
 
 from ltjax import ff
-from ltjax.lighttune.model import BlerModel, normalize_features
-from ltjax.lighttune.step import label_inputs, quantize, predict_ue
+from ltjax.lighttune.model import BlerModel, standardize
+from ltjax.lighttune.step import FFSpec, label_inputs, predict_class, quantize
 from ltjax.optim import adam_standard
 
 CURVE_COLUMNS = ("epoch", "loss_layer1", "loss_layer2", "train_acc", "val_acc", "train_mae", "val_mae",
@@ -39,16 +46,25 @@ CURVE_COLUMNS = ("epoch", "loss_layer1", "loss_layer2", "train_acc", "val_acc", 
 
 
 def _inputs(model: BlerModel, features, bler):
-    z = normalize_features(model, features)
-    y = quantize(bler, model.lt.labels)
+    z = standardize(model, features)
+    y = quantize(bler, model.spec.labels)
     return z, y
 
 
-@functools.partial(jax.jit, static_argnames=("n_epochs", "lt"))
-def _train_chunk(params, opt_state, key, epoch0, z, y, lr, *, n_epochs: int, lt):
-    """``n_epochs`` epochs (see module docstring) as one ``lax.scan``; returns (params, opt, losses [E, L])."""
-    labels = label_inputs(lt, z.dtype)  # appended input value of each class
-    num = len(lt.labels)
+def train_chunk(params, opt_state, key, epoch0, z, y, lr, *, n_epochs: int, spec: FFSpec):
+    """``n_epochs`` epochs (see module docstring) as one ``lax.scan``.
+
+    Args:
+      params / opt_state: the FF layers and their Adam states (one per layer).
+      key: the training key; epoch e draws its negatives from ``fold_in(key, e)``.
+      epoch0: int32 [] index of the chunk's first epoch.
+      z: [N, 12] standardised features. y: [N] int32 class of P. lr: Adam learning rate.
+      n_epochs, spec: static.
+    Returns:
+      (params, opt_state, losses [E, L] of eq. 6 before each update).
+    """
+    labels = label_inputs(spec, z.dtype)  # appended input value of each class
+    num = spec.num_labels
     x_pos = ff.append_label(z, labels[y])  # [N, 13], fixed
     opt = adam_standard(lr)
 
@@ -57,8 +73,8 @@ def _train_chunk(params, opt_state, key, epoch0, z, y, lr, *, n_epochs: int, lt)
         r = jax.random.randint(jax.random.fold_in(key, e), y.shape, 0, num - 1)
         y_neg = r + (r >= y)  # uniform over the K - 1 wrong classes
         x_neg = ff.append_label(z, labels[y_neg])
-        grads, losses = ff.local_grads_and_losses(p, x_pos, x_neg, lt.threshold, loss=lt.loss,
-                                                  normalize=lt.normalize, goodness=lt.goodness)
+        grads, losses = ff.local_grads_and_losses(p, x_pos, x_neg, spec.threshold, loss=spec.loss,
+                                                  normalize=spec.normalize, goodness=spec.goodness)
         new_p, new_s = [], []
         for layer, g, st in zip(p, grads, s):
             u, st = opt.update(g, st, layer)
@@ -71,23 +87,26 @@ def _train_chunk(params, opt_state, key, epoch0, z, y, lr, *, n_epochs: int, lt)
     return params, opt_state, losses
 
 
-@functools.partial(jax.jit, static_argnames=("lt",))
-def _evaluate(params, z, y, bler, *, lt):
-    """(accuracy, mean |P_hat - P|) of eq. 5 over a set; z [N, 12], y [N], bler [N]."""
-    labels = jnp.asarray(lt.labels, jnp.float32)
-    y_hat = jax.lax.map(lambda zz: predict_ue(params, zz, lt), z, batch_size=4096)
+def evaluate_arrays(params, z, y, bler, *, spec: FFSpec):
+    """(accuracy, mean |P_hat - P|) of eq. 5 over a set; z [N, 12] standardised, y [N], bler [N]."""
+    labels = jnp.asarray(spec.labels, jnp.float32)
+    y_hat = jax.lax.map(lambda zz: predict_class(params, zz, spec), z, batch_size=4096)
     return jnp.mean(y_hat == y), jnp.mean(jnp.abs(labels[y_hat] - bler))
 
 
-def evaluate(model: BlerModel, features, bler) -> dict[str, float]:
-    """Accuracy (predicted class == nearest class of P) and mean |P_hat - P| of ``model`` on raw data."""
+def evaluate(model: BlerModel, features, bler, eval_fn: Callable = evaluate_arrays) -> dict[str, float]:
+    """Accuracy (predicted class == nearest class of P) and mean |P_hat - P| of ``model`` on raw data.
+
+    ``eval_fn``: :func:`evaluate_arrays` or its jitted version (see the module docstring).
+    """
     z, y = _inputs(model, jnp.asarray(features), jnp.asarray(bler))
-    acc, mae = _evaluate(model.params, z, y, jnp.asarray(bler, jnp.float32), lt=model.lt)
+    acc, mae = eval_fn(model.params, z, y, jnp.asarray(bler, jnp.float32), spec=model.spec)
     return {"acc": float(acc), "mae": float(mae)}
 
 
 def train_offline(key, model: BlerModel, train: dict, val: dict | None, epochs: int, lr: float = 0.03,
-                  eval_every: int = 500, log=print) -> tuple[BlerModel, dict[str, np.ndarray]]:
+                  eval_every: int = 500, log=print, *, chunk_fn: Callable = train_chunk,
+                  eval_fn: Callable = evaluate_arrays) -> tuple[BlerModel, dict[str, np.ndarray]]:
     """Trains ``model`` (its params are the initial ones) for ``epochs`` epochs.
 
     Args:
@@ -97,6 +116,8 @@ def train_offline(key, model: BlerModel, train: dict, val: dict | None, epochs: 
       epochs: E >= 1. lr: Adam learning rate (Table IV: 0.03).
       eval_every: epochs per jitted chunk (and per curve row).
       log: progress printer (None: silent).
+      chunk_fn, eval_fn: :func:`train_chunk` and :func:`evaluate_arrays`, or their jitted
+        versions (entry points jit them once; see the module docstring).
     Returns:
       (trained model, curve): curve has the columns CURVE_COLUMNS, one row per chunk
       (losses = mean of eq. 6 over the chunk's epochs, before each update), plus
@@ -116,13 +137,13 @@ def train_offline(key, model: BlerModel, train: dict, val: dict | None, epochs: 
     done = 0
     while done < epochs:
         n = min(int(eval_every), epochs - done)
-        params, opt_state, losses = _train_chunk(params, opt_state, key, jnp.int32(done), z, y,
-                                                 jnp.float32(lr), n_epochs=n, lt=model.lt)
+        params, opt_state, losses = chunk_fn(params, opt_state, key, jnp.int32(done), z, y,
+                                             jnp.float32(lr), n_epochs=n, spec=model.spec)
         done += n
         losses = np.asarray(losses)
         per_epoch.append(losses)
-        acc, mae = (float(v) for v in _evaluate(params, z, y, bler_tr, lt=model.lt))
-        vacc, vmae = ((float(v) for v in _evaluate(params, zv, yv, bler_v, lt=model.lt))
+        acc, mae = (float(v) for v in eval_fn(params, z, y, bler_tr, spec=model.spec))
+        vacc, vmae = ((float(v) for v in eval_fn(params, zv, yv, bler_v, spec=model.spec))
                       if val is not None else (float("nan"), float("nan")))
         wall = time.perf_counter() - t0
         rows.append((done, *losses.mean(0), acc, vacc, mae, vmae, wall))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,9 @@ def plot_mnist_ff_loss(result_dir: Path) -> list[Path]:
     paths = [save(fig, result_dir / "accuracy.png")]
 
     series = read_series(result_dir)
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    n_layers = max(len(_layers(rows)), 1)
+    fig, axes = plt.subplots(1, n_layers, figsize=(4 * n_layers, 3.2), squeeze=False)
+    axes = axes[0]
     for r in rows:
         for j, ax in enumerate(axes):
             c = series.get(f"p{int(r['point']):05d}/loss_curve_l{j + 1}")
@@ -47,6 +50,12 @@ def plot_mnist_ff_loss(result_dir: Path) -> list[Path]:
         ax.grid(True, alpha=0.3)
     paths.append(save(fig, result_dir / "loss_curves.png"))
     return paths
+
+
+def _layers(rows) -> list[int]:
+    """The layer numbers l with a ``final_loss_l<l>`` column (one per trained layer)."""
+    found = {int(m.group(1)) for r in rows[:1] for k in r if (m := re.fullmatch(r"final_loss_l(\d+)", k))}
+    return sorted(found)
 
 
 def _mean_std(a: np.ndarray) -> str:
@@ -81,12 +90,14 @@ def write_readme(result_dir: Path) -> list[Path]:
         lines.append(f"| {loss} | {len(sel)} | {_mean_std(col('test_accuracy'))} | "
                      f"{_mean_std(col('test_accuracy_sum'))} | {_mean_std(col('train_accuracy'))} | "
                      f"{PAPER[loss]:.2f} |")
-    lines += ["", "| point | replicate | loss | test (eq. 5) | test (sum) | train | final loss L1 | final loss L2 "
-              "| train time [s] |", "|---|---|---|---|---|---|---|---|---|"]
+    layers = _layers(rows)
+    lines += ["", "| point | replicate | loss | test (eq. 5) | test (sum) | train | "
+              + "".join(f"final loss L{l} | " for l in layers) + "train time [s] |",
+              "|---|---|---|---|---|---|" + "---|" * len(layers) + "---|"]
     for r in rows:
         lines.append(f"| {int(r['point'])} | {int(r['replicate'])} | {r['loss']} | {100 * r['test_accuracy']:.2f} | "
                      f"{100 * r['test_accuracy_sum']:.2f} | {100 * r['train_accuracy']:.2f} | "
-                     f"{r['final_loss_l1']:.4f} | {r['final_loss_l2']:.4f} | {r['train_s']:.0f} |")
+                     + "".join(f"{r[f'final_loss_l{l}']:.4f} | " for l in layers) + f"{r['train_s']:.0f} |")
     lines += ["", "Plots: `accuracy.png` (ours vs paper), `loss_curves.png` (per-step loss of each layer).", ""]
     path = result_dir / "README.md"
     path.write_text("\n".join(lines))

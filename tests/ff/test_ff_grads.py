@@ -138,6 +138,17 @@ def test_inputs_detached_between_layers(x64):
     assert not np.allclose(g1[1]["w"], g2[1]["w"])
 
 
+def test_local_grads_jit_equals_no_jit():
+    """The closed-form gradients (the runtime path of Alg. 1, line 6), jitted and eagerly."""
+    params, x_pos, x_neg = _inputs(jax.random.key(9), [13, 32, 32], 1, 1, "append", False)
+    params = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), params)
+    x_pos, x_neg = x_pos.astype(jnp.float32), x_neg.astype(jnp.float32)
+    got = _closed_form(params, x_pos, x_neg, 9.0, loss="quadratic", normalize=True, goodness="mean")
+    with jax.disable_jit():
+        want = ff.local_grads(params, x_pos, x_neg, 9.0, loss="quadratic", normalize=True, goodness="mean")
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), got, want)
+
+
 def test_local_grads_rejects_unknown_loss():
     params = ff.init(jax.random.key(0), [3, 2])
     with pytest.raises(ValueError, match="loss must be one of"):

@@ -1,4 +1,5 @@
-"""Offline layer-by-layer FF training (ltjax.ff.train) against a plain Python loop; inference helpers."""
+"""Offline layer-by-layer FF training (ltjax.ff.train) against a plain Python loop, jit == no jit;
+inference helpers."""
 
 import functools
 
@@ -6,9 +7,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 from ltjax import ff
 from ltjax.optim import adam_standard
+
+# Entry-point style: the per-layer functions jitted once here (the library never jits).
+_TRAIN_LAYER = jax.jit(ff.train_layer, static_argnames=("opt", "steps", "loss", "normalize", "goodness"))
+_FORWARD = jax.jit(ff.layer_forward, static_argnames=("normalize",))
 
 
 def _data():
@@ -19,13 +25,21 @@ def _data():
     return ff.overlay_label(x, y, 3, 2.0), ff.overlay_label(x, y_neg, 3, 2.0)
 
 
-def test_train_layerwise_equals_python_loop():
+@pytest.mark.parametrize("jitted", [True, False])
+def test_train_layerwise_equals_python_loop(jitted):
+    """The scan-based training equals a step-by-step Python loop, with the per-layer functions
+    jitted (as the MNIST experiment runs them) and eagerly (``jax.disable_jit``)."""
     x_pos, x_neg = _data()
     params = ff.init(jax.random.key(1), [7, 8, 5])
     opt = adam_standard(0.01)
     steps = 4
-    got, curves = ff.train_layerwise(params, x_pos, x_neg, 1.0, opt=opt, steps=steps, loss="softplus",
-                                     normalize=True, goodness="mean")
+    kw = dict(opt=opt, steps=steps, loss="softplus", normalize=True, goodness="mean")
+    if jitted:
+        got, curves = ff.train_layerwise(params, x_pos, x_neg, 1.0, train_layer_fn=_TRAIN_LAYER,
+                                         forward_fn=_FORWARD, **kw)
+    else:
+        with jax.disable_jit():
+            got, curves = ff.train_layerwise(params, x_pos, x_neg, 1.0, **kw)
     xp, xn = x_pos, x_neg
     for l, layer in enumerate(params):
         state, want_curve = opt.init(layer), []
@@ -51,7 +65,8 @@ def test_training_separates_positives_from_negatives():
     x_pos, x_neg = ff.overlay_label(x, y, c, 3.0), ff.overlay_label(x, y_neg, c, 3.0)
     params = ff.init(jax.random.key(3), [11, 32])
     params, curves = ff.train_layerwise(params, x_pos, x_neg, 2.0, opt=adam_standard(0.03), steps=200,
-                                        loss="quadratic", normalize=False, goodness="mean")
+                                        loss="quadratic", normalize=False, goodness="mean",
+                                        train_layer_fn=_TRAIN_LAYER, forward_fn=_FORWARD)
     assert curves[0][-1] < curves[0][0]
     label_fn = functools.partial(ff.overlay_label, num_classes=c, on_value=3.0)
     acc = float(jnp.mean(ff.predict(params, x, jnp.arange(c), label_fn, False) == y))

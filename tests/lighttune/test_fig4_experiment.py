@@ -1,5 +1,5 @@
 """Fig. 4 experiment: the 5 variants see identical link sequences; tiny end-to-end runs of bler_offline and
-lighttune_bler_error; a missing model is a one-line InputError."""
+lighttune_bler_error; a missing model is a one-line InputError; bad output paths are refused before compute."""
 
 import jax
 import numpy as np
@@ -7,10 +7,8 @@ import pytest
 
 from ltjax.errors import InputError
 from ltjax.experiments.lighttune_bler_error import VARIANT_NAMES, run_point
-from ltjax.lighttune.dataset import link_config
 from ltjax.lighttune.model import load_model
-from ltjax.link import LinkParams, follow_cqi, run_ue
-from ltjax.channels import ChannelParams
+from ltjax.link import follow_cqi, link_params_for_scenario, run_ue
 from ltjax.sweep.config import parse_sweep
 from ltjax.sweep.runner import run_sweep
 
@@ -38,14 +36,22 @@ def test_bler_offline_end_to_end(offline):
     model, meta = load_model(out / "ff_model.msgpack")
     assert meta["config"]["params"]["epochs"] == 6
     assert len((out / "training_curve.csv").read_text().splitlines()) == 3  # header + 2 chunks
-    # a second run with the same dataset config reuses the cached dataset
+    # the published copies are the run's artefacts (the model in the result directory is the trained one)
+    assert (out / "ff_model.msgpack").read_bytes() == (tmp / "cache" / "ff_model.msgpack").read_bytes()
+    # a second run with the same dataset config and a fresh cache reuses the first run's dataset
+    # through its reuse_dataset input (as bler_offline reuses the committed one)
     cfg = _sweep(tmp, "off2", "bler_offline", {
         "n_samples": 8, "n_val": 8, "periods_per_ue": 2, "epochs": 2, "eval_every": 2,
-        "cache_dir": str(tmp / "cache")})
+        "cache_dir": str(tmp / "cache2"), "reuse_dataset": str(out / "dataset.npz")})
     out2 = run_sweep(cfg, out=tmp / "off2", progress=False)
-    assert "dataset_reused" in (out2 / "data.csv").read_text()
     row = (out2 / "data.csv").read_text().splitlines()
     assert row[1].split(",")[row[0].split(",").index("dataset_reused")] == "1"
+    # ... and does not when the dataset config differs (another Doppler)
+    cfg = _sweep(tmp, "off3", "bler_offline", {
+        "n_samples": 8, "n_val": 8, "periods_per_ue": 2, "epochs": 1, "eval_every": 1, "doppler_hz": 20.0,
+        "cache_dir": str(tmp / "cache3"), "reuse_dataset": str(out / "dataset.npz")})
+    row = (run_sweep(cfg, out=tmp / "off3", progress=False) / "data.csv").read_text().splitlines()
+    assert row[1].split(",")[row[0].split(",").index("dataset_reused")] == "0"
 
 
 def test_variants_see_identical_link_sequences(offline):
@@ -57,9 +63,7 @@ def test_variants_see_identical_link_sequences(offline):
     for v in range(len(VARIANT_NAMES)):
         np.testing.assert_array_equal(o["bler_seen"][:, v], o["bler"])
     # and it is exactly the link the follow-CQI gNB produces alone (UE u: fold_in(key, u), link fold_in(., 0))
-    cfg, ds = link_config("TDL-B50")
-    params = LinkParams(cfg=cfg, snr_db=np.float32(20.0),
-                        channel=ChannelParams(delay_spread_s=np.float32(ds), doppler_hz=np.float32(30.0)))
+    params = link_params_for_scenario("TDL-B50", 20.0, 30.0)
     alone = jax.jit(lambda k: run_ue(k, params, 3, follow_cqi))(jax.random.fold_in(jax.random.fold_in(key, 1), 0))
     np.testing.assert_array_equal(np.asarray(alone.n_nack), np.round(o["bler"][1] * 160).astype(int))
 
@@ -77,6 +81,17 @@ def test_lighttune_bler_error_end_to_end(offline, tmp_path):
         assert f"err_{v}" in header and f"trigger_{v}" in header
     bad = _sweep(tmp_path, "err2", "lighttune_bler_error", {"n_ue": 1, "n_periods": 1,
                                                              "model_path": str(tmp_path / "none.msgpack")})
-    with pytest.raises(InputError, match="run `ltjax run sweeps/bler_offline.toml` first") as e:
+    with pytest.raises(InputError, match="none.msgpack: no such file.*`ltjax run sweeps/bler_offline.toml`") as e:
         run_sweep(bad, out=tmp_path / "err2", progress=False)
+    assert "\n" not in str(e.value)
+
+
+def test_bler_offline_refuses_a_bad_cache_dir_before_compute(tmp_path):
+    """The output directory is checked before any link simulation or training starts."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cfg = _sweep(tmp_path, "off3", "bler_offline", {"n_samples": 8, "n_val": 8, "epochs": 1,
+                                                    "cache_dir": str(blocker)})
+    with pytest.raises(InputError, match="cache_dir.*is a file") as e:
+        run_sweep(cfg, out=tmp_path / "off3", progress=False)
     assert "\n" not in str(e.value)

@@ -1,4 +1,5 @@
-"""LightTune step (Alg. 1): vmap == per-UE loop, trigger, negatives, variants, NumPy baseline parity."""
+"""LightTune step (Alg. 1): vmap == per-UE loop, jit == no jit, trigger, negatives, variants,
+NumPy baseline parity."""
 
 import dataclasses
 
@@ -9,10 +10,12 @@ import pytest
 
 from ltjax import ff
 from ltjax import lighttune as lt
-from ltjax.lighttune.reference_np import init_state_np, step_np
+from ltjax.bench.lighttune_step import step_ues
+from ltjax.bench.reference_lighttune_np import init_state_np, step_np
 
 SIZES = [13, 32, 32]
 K = len(lt.BLER_CLASSES)
+SPEC = lt.FFSpec()  # labels appended as values, T = 9, per-neuron goodness, eq. 5 on the last layer
 
 
 def _model(seed=0):
@@ -25,8 +28,14 @@ def _data(num_ues, seed=1):
     return jax.random.normal(kx, (num_ues, 12)), jax.random.randint(ky, (num_ues,), 0, K)
 
 
-_step = jax.jit(lt.lighttune_step)
-_step_ues = jax.jit(lt.lighttune_step_ues)
+_step = jax.jit(lt.lighttune_step, static_argnums=(4,))
+_step_ues = jax.jit(step_ues, static_argnums=(4,))
+
+
+def _init(model, p, n=None):
+    """One UE's state, or ``n`` copies with a leading [U]."""
+    s = lt.init_ue_state(model, p)
+    return s if n is None else jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (n,) + jnp.shape(a)), s)
 
 
 def _assert_tree_close(a, b, rtol=1e-5, atol=1e-6):
@@ -37,17 +46,17 @@ def _assert_tree_close(a, b, rtol=1e-5, atol=1e-6):
 def test_vmap_equals_loop(variant, negative, n):
     p = lt.LightTuneParams(variant=variant, negative=negative)
     x, y = _data(n)
-    states = lt.broadcast_ue_state(lt.init_ue_state(_model(), variant), n)
+    states = _init(_model(), p, n)
     key = jax.random.key(7)
     # two consecutive steps, so the standard variant's carried moments are exercised
-    s_v, o_v = _step_ues(key, states, x, y, p)
-    s_v2, o_v2 = _step_ues(jax.random.key(8), s_v, x[::-1], y[::-1], p)
+    s_v, o_v = _step_ues(key, states, x, y, SPEC, p)
+    s_v2, o_v2 = _step_ues(jax.random.key(8), s_v, x[::-1], y[::-1], SPEC, p)
     assert 0 < int(o_v.updated.sum()) < n  # both branches occur
-    single = lt.init_ue_state(_model(), variant)
+    single = _init(_model(), p)
     loop_states, loop_out = [], []
     for u in range(n):
-        s_u, o_u = _step(jax.random.fold_in(key, u), single, x[u], y[u], p)
-        s_u, o_u2 = _step(jax.random.fold_in(jax.random.key(8), u), s_u, x[n - 1 - u], y[n - 1 - u], p)
+        s_u, o_u = _step(jax.random.fold_in(key, u), single, x[u], y[u], SPEC, p)
+        s_u, o_u2 = _step(jax.random.fold_in(jax.random.key(8), u), s_u, x[n - 1 - u], y[n - 1 - u], SPEC, p)
         loop_states.append(s_u)
         loop_out.append((o_u, o_u2))
     stack = lambda *a: np.stack([np.asarray(v) for v in a])  # noqa: E731
@@ -60,29 +69,51 @@ def test_vmap_equals_loop(variant, negative, n):
     _assert_tree_close(s_v2, s_loop)
 
 
+@pytest.mark.parametrize("variant", ["standard", "one_step"])
+def test_jit_equals_no_jit(variant):
+    """Three consecutive steps of one UE, jitted and eagerly (``jax.disable_jit``): the same
+    predictions, triggers and negatives; the same weights up to float32 round-off."""
+    p = lt.LightTuneParams(variant=variant, negative="hard", delta=0.0)
+    spec = lt.default_spec()  # the BLER model's settings: normalisation, mean goodness, sum over layers
+    x, y = _data(3, seed=4)
+    s_jit = s_eager = _init(_model(), p)
+    for t in range(3):
+        key = jax.random.key(t)
+        s_jit, o_jit = _step(key, s_jit, x[t], y[t], spec, p)
+        with jax.disable_jit():
+            s_eager, o_eager = lt.lighttune_step(key, s_eager, x[t], y[t], spec, p)
+        for f in ("y_hat", "updated", "y_neg"):
+            np.testing.assert_array_equal(getattr(o_jit, f), getattr(o_eager, f))
+        assert bool(o_jit.updated)  # delta = 0: every step updates, so the update path is compared
+    _assert_tree_close(s_jit, s_eager, rtol=1e-6, atol=1e-7)
+
+
 def test_no_update_below_delta():
     n = 64
     p = lt.LightTuneParams(variant="standard")
     x, _ = _data(n)
     model = _model()
-    states = lt.broadcast_ue_state(lt.init_ue_state(model, "standard"), n)
-    y_hat = jax.vmap(lambda xi: lt.predict_ue(model, xi, p))(x)
+    states = _init(model, p, n)
+    y_hat = jax.vmap(lambda xi: lt.predict_class(model, xi, SPEC))(x)
     # truth one class (0.1) away from the prediction: error 0.1 < delta = 0.3
     y_close = jnp.where(y_hat < K - 1, y_hat + 1, y_hat - 1)
+    lab = np.asarray(lt.BLER_CLASSES, np.float32)
     for y in (y_hat, y_close):
-        new, out = _step_ues(jax.random.key(0), states, x, y, p)
+        new, out = _step_ues(jax.random.key(0), states, x, y, SPEC, p)
         assert not bool(out.updated.any())
-        assert np.all(np.asarray(out.error) < 0.3)
+        # the step predicts what predict_class predicts, and reports e = |labels[y_hat] - labels[y+]|
+        np.testing.assert_array_equal(out.y_hat, y_hat)
+        np.testing.assert_array_equal(out.error, np.abs(lab[np.asarray(y_hat)] - lab[np.asarray(y)]))
         jax.tree_util.tree_map(np.testing.assert_array_equal, new.params, states.params)
         jax.tree_util.tree_map(np.testing.assert_array_equal, new.opt_state, states.opt_state)
         np.testing.assert_array_equal(new.n_updates, 0)
         np.testing.assert_array_equal(new.n_seen, 1)
     # delta above the largest possible error: never updates, whatever the truth
-    new, out = _step_ues(jax.random.key(0), states, x, (y_hat + 5) % K, dataclasses.replace(p, delta=1.5))
+    new, out = _step_ues(jax.random.key(0), states, x, (y_hat + 5) % K, SPEC, dataclasses.replace(p, delta=1.5))
     assert not bool(out.updated.any())
     # and errors of exactly delta (3 classes apart) do update despite float32 label rounding
     y_far = jnp.where(y_hat >= 3, y_hat - 3, y_hat + 3)
-    _, out = _step_ues(jax.random.key(0), states, x, y_far, p)
+    _, out = _step_ues(jax.random.key(0), states, x, y_far, SPEC, p)
     assert bool(out.updated.all())
 
 
@@ -92,8 +123,8 @@ def test_negatives_never_equal_positive(negative, delta):
     n = 2000
     p = lt.LightTuneParams(negative=negative, delta=delta)
     x, y = _data(n, seed=3)
-    states = lt.broadcast_ue_state(lt.init_ue_state(_model(), "one_step"), n)
-    _, out = _step_ues(jax.random.key(11), states, x, y, p)
+    states = _init(_model(), p, n)
+    _, out = _step_ues(jax.random.key(11), states, x, y, SPEC, p)
     upd = np.asarray(out.updated)
     assert upd.sum() > 100
     assert np.all(np.asarray(out.y_neg)[upd] != np.asarray(y)[upd])
@@ -116,11 +147,11 @@ def test_variants_differ_only_as_specified():
     out = {}
     for variant in ("standard", "one_step"):
         p = lt.LightTuneParams(variant=variant, delta=0.0, negative="hard")
-        s = lt.init_ue_state(model, variant)
+        s = _init(model, p)
         params_seq = [s.params]
         for t in range(2):
-            y = (lt.predict_ue(s.params, x[t], p) + 4) % K  # always wrong by >= 0.4: update
-            s, o = _step(jax.random.key(t), s, x[t], y, p)
+            y = (lt.predict_class(s.params, x[t], SPEC) + 4) % K  # always wrong by >= 0.4: update
+            s, o = _step(jax.random.key(t), s, x[t], y, SPEC, p)
             assert bool(o.updated)
             params_seq.append(s.params)
         out[variant] = (params_seq, s)
@@ -130,8 +161,8 @@ def test_variants_differ_only_as_specified():
     # one-step: second update is the normalised gradient at its pre-update parameters
     p1 = one[0][1]
     p = lt.LightTuneParams(variant="one_step", delta=0.0, negative="hard")
-    y = int((lt.predict_ue(p1, x[1], p) + 4) % K)
-    y_hat = int(lt.predict_ue(p1, x[1], p))
+    y = int((lt.predict_class(p1, x[1], SPEC) + 4) % K)
+    y_hat = int(lt.predict_class(p1, x[1], SPEC))
     lab = jnp.asarray(lt.BLER_CLASSES, jnp.float32)
     g = ff.local_grads(p1, ff.append_label(x[1], lab[y])[None], ff.append_label(x[1], lab[y_hat])[None], 9.0)
     want = jax.tree_util.tree_map(lambda w, gi: w - 0.03 * gi / (jnp.abs(gi) + 1e-8), p1, g)
@@ -144,19 +175,20 @@ def test_variants_differ_only_as_specified():
                                                             ("one_step", "hard", "softplus", "mean")])
 def test_numpy_baseline_matches_jax(variant, negative, loss, goodness):
     """The benchmark's NumPy per-UE loop does the same step as the JAX kernel."""
-    p = lt.LightTuneParams(variant=variant, negative=negative, loss=loss, goodness=goodness)
+    p = lt.LightTuneParams(variant=variant, negative=negative)
+    spec = lt.FFSpec(loss=loss, goodness=goodness)
     n = 20
     x, y = _data(n, seed=9)
     model = _model()
     for u in range(n):
-        s_j = lt.init_ue_state(model, variant)
+        s_j = _init(model, p)
         s_n = init_state_np(model, variant)
         for t in range(3):
             key = jax.random.fold_in(jax.random.key(t), u)
             r = int(jax.random.randint(key, (), 0, K - 1))  # the draw the JAX step makes
             xt, yt = x[(u + t) % n], int(y[(u + 7 * t) % n])
-            s_j, o_j = _step(key, s_j, xt, yt, p)
-            s_n, o_n = step_np(s_n, np.asarray(xt), yt, r, p)
+            s_j, o_j = _step(key, s_j, xt, yt, spec, p)
+            s_n, o_n = step_np(s_n, np.asarray(xt), yt, r, spec, p)
             assert o_n["y_hat"] == int(o_j.y_hat) and o_n["updated"] == bool(o_j.updated)
             assert o_n["y_neg"] == int(o_j.y_neg)
         _assert_tree_close(s_n["params"], s_j.params, rtol=1e-4, atol=1e-5)
@@ -170,6 +202,24 @@ def test_quantize():
 def test_params_validation():
     with pytest.raises(ValueError, match="negative"):
         lt.LightTuneParams(negative="random")
+    with pytest.raises(ValueError, match="predict_mode"):
+        lt.FFSpec(predict_mode="first")
+    with pytest.raises(ValueError, match="label_scale"):
+        lt.FFSpec(label_scale=0.0)
+    # the spec is static and hashable (a jit static argument, stored with a model)
+    assert hash(lt.default_spec()) == hash(lt.default_spec()) and lt.default_spec() != SPEC
+
+
+def test_frozen_step_predicts_only():
+    """``finetune=False`` (Fig. 4's no-fine-tuning baseline): the prediction of Alg. 1, no update."""
+    x, y = _data(1, seed=6)
+    model = _model()
+    p = lt.LightTuneParams(delta=0.0, finetune=False)
+    s0 = _init(model, p)
+    s1, out = _step(jax.random.key(0), s0, x[0], y[0], SPEC, p)
+    assert not bool(out.updated) and int(s1.n_seen) == 1 and int(s1.n_updates) == 0
+    assert int(out.y_hat) == int(lt.predict_class(model, x[0], SPEC))
+    jax.tree_util.tree_map(np.testing.assert_array_equal, s1.params, s0.params)
 
 
 def test_bench_quick_reports_floors(tmp_path):
@@ -185,9 +235,10 @@ def test_bench_quick_reports_floors(tmp_path):
     assert {r["variant"] for r in rows} == {"one_step", "standard"}
     for r in rows:
         assert r["update_fraction"] == 0.5
+        # the NumPy baseline does the same work on the same inputs: the same UEs update
+        assert r["numpy_update_fraction"] == 0.5
         assert r["state_rw_s"] > 0 and r["predict_s"] > 0
         # the standard variant's state is the model plus Adam's m and v: 3x the one-step state
         assert r["state_mb"] == pytest.approx(
             (3 if r["variant"] == "standard" else 1) * r["ues"] * (13 * 32 + 32 + 32 * 32 + 32) * 4 / 2**20,
             rel=0.01)
-        assert r["ceiling_state_rw_plus_predict"] < r["ceiling_state_rw"]
