@@ -24,23 +24,23 @@ from __future__ import annotations
 
 import functools
 import os
-from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
 
 from flax import struct
 
-from ltjax.channels import ChannelConfig, validate_channel_config
-from ltjax.errors import InputError
-from ltjax.linkadapt import ml_baseline, olla, scan
-from ltjax.link.config import LinkConfig
-from ltjax.plotting.cqi_throughput import plot_gain, plot_throughput
 from ltjax.batching import map_ues
+from ltjax.channels import NAMED_SCENARIOS
+from ltjax.lighttune.dataset import check_scenario
+from ltjax.lighttune.model import BlerModel, load_model
+from ltjax.link import link_params_for_scenario
+from ltjax.linkadapt import ml_baseline, olla, scan
+from ltjax.linkadapt.cqi_tune import TAU_BLER
 from ltjax.params import field
+from ltjax.plotting.cqi_throughput import plot_gain, plot_throughput
 from ltjax.sweep.registry import register_experiment
 
-CHANNELS = {"TDL-A30": ("A", 30e-9), "TDL-B50": ("B", 50e-9), "TDL-C200": ("C", 200e-9)}
 PAPER_GAIN_PCT = {"TDL-B50": {"tune_uniform": 6.0, "tune_hard": 5.0},
                   "TDL-C200": {"tune_uniform": 9.5, "tune_hard": 7.2}}
 DEFAULT_FF_MODEL = "results/bler_offline/ff_model.msgpack"
@@ -48,15 +48,8 @@ DEFAULT_ML_MODEL = "results/ml_baseline_offline_model/ml_model.msgpack"
 Z95 = 1.959964
 
 
-def link_config(channel: str) -> LinkConfig:
-    """Engine defaults (2x4, 106 RBs at 30 kHz, 160-slot periods, RBs 26/52/79/106, DMRS 1-4)."""
-    return LinkConfig(channel=ChannelConfig(model=CHANNELS[channel][0]))
-
-
 @functools.lru_cache(maxsize=8)
 def _load_ff(path: str, mtime: float):
-    from ltjax.lighttune.model import load_model
-
     return load_model(path)[0]
 
 
@@ -65,25 +58,30 @@ def _load_ml(path: str, mtime: float):
     return ml_baseline.load_model(path)[0]
 
 
+def _mtime(path: str) -> float:
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return -1.0  # missing: the loader raises the InputError naming the file
+
+
 def load_models(ff_path: str, ml_path: str):
-    """(FF BlerModel, MlModel); InputError naming the missing file and the command that makes it."""
-    for p, cmd in ((ff_path, "ltjax run sweeps/bler_offline.toml"),
-                   (ml_path, "ltjax run sweeps/ml_baseline_offline.toml")):
-        if not Path(p).exists():
-            raise InputError(f"{p}: model file missing; make it with `{cmd}`")
-    return (_load_ff(ff_path, os.path.getmtime(ff_path)), _load_ml(ml_path, os.path.getmtime(ml_path)))
+    """(FF BlerModel, MlModel), cached per file and modification time; InputError naming a
+    missing or bad file and the command that makes it."""
+    return _load_ff(ff_path, _mtime(ff_path)), _load_ml(ml_path, _mtime(ml_path))
 
 
 def run_point(key, channel: str, snr_db: float, doppler_hz: float, n_ue: int, n_periods: int,
-              ff_model, ml_model, la: scan.LaParams, schemes=scan.SCHEMES, finetune: bool = True,
-              max_backoff: int = 1) -> dict[str, np.ndarray]:
-    """Per-UE outputs of one grid point (numpy, [U, T, N] and finals)."""
-    cfg = link_config(channel)
-    thr = jnp.asarray(olla.thresholds_for(cfg))
-    return map_ues(scan.run_schemes, key, n_ue, jnp.float32(snr_db), jnp.float32(CHANNELS[channel][1]),
-                   jnp.float32(doppler_hz), thr, ml_model, ff_model, la,
-                   static={"cfg": cfg, "n_periods": int(n_periods), "schemes": tuple(schemes),
-                           "finetune": bool(finetune), "max_backoff": int(max_backoff)})
+              ff_model: BlerModel | None, ml_model: ml_baseline.MlModel | None, schemes=scan.SCHEMES, *,
+              olla_params: olla.OllaParams = olla.OllaParams(),
+              ml_cal: ml_baseline.MlCalParams = ml_baseline.MlCalParams(), tau: float = TAU_BLER,
+              finetune: bool = True, max_backoff: int = 1) -> dict[str, np.ndarray]:
+    """Per-UE outputs of one grid point (numpy, [U, T, N]; N = len(schemes)); see ``scan.run_schemes``."""
+    params = link_params_for_scenario(channel, snr_db, doppler_hz)
+    policies = scan.make_policies(schemes, thresholds=jnp.asarray(olla.thresholds_for(params.cfg)),
+                                  ff_model=ff_model, ml_model=ml_model, olla=olla_params, ml_cal=ml_cal, tau=tau,
+                                  max_backoff=max_backoff, finetune=finetune)
+    return map_ues(scan.run_schemes, key, n_ue, params, policies, static={"n_periods": int(n_periods)})
 
 
 def paired_gain(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
@@ -125,12 +123,9 @@ def summarize(o: dict, schemes=scan.SCHEMES, channel: str = "") -> dict:
 
 
 def _check(p):
-    model, ds = CHANNELS.get(p.channel, (None, 0.0))
-    if model is None:
-        return "channel", f"must be one of {', '.join(CHANNELS)}"
     if p.n_ue < 2:
         return "n_ue", "must be >= 2 (confidence intervals over UEs)"
-    return validate_channel_config(model=model, delay_spread_s=ds, doppler_hz=p.doppler_hz, n_rb=106)
+    return check_scenario(p.channel, p.doppler_hz)
 
 
 _NAN_OK = tuple(f"paper_gain_{s}_pct" for s in scan.TUNE_NEGATIVE) + tuple(
@@ -141,7 +136,7 @@ _NAN_OK = tuple(f"paper_gain_{s}_pct" for s in scan.TUNE_NEGATIVE) + tuple(
 class CqiThroughputParams:
     """Parameters of the experiment (units in each field's schema)."""
 
-    channel: str = field("TDL-B50", 'test channel', choices=tuple(CHANNELS))
+    channel: str = field("TDL-B50", 'test channel', choices=NAMED_SCENARIOS[1:])
     doppler_hz: float = field(30.0, 'maximum Doppler', unit='Hz', lo=0.0, hi=200.0)
     snr_db: float = field(20.0, 'average SNR per receive antenna and RE', unit='dB', lo=-20.0, hi=50.0)
     n_ue: int = field(64, 'UEs per grid point (each runs all 4 schemes)', lo=2, hi=10**7)
@@ -151,8 +146,8 @@ class CqiThroughputParams:
     tau: float = field(0.9, 'CQI-Tune threshold tau_BLER', lo=0.0, hi=1.0, lo_open=True)
     max_backoff: int = field(1, 'CQI_min = max(CQI_table - max_backoff, 1)', lo=0, hi=15)
     finetune: bool = field(True, 'LightTune fine-tuning on (False: prediction only)')
-    ff_model: str = field(DEFAULT_FF_MODEL, 'offline FF BLER model (sweeps/bler_offline.toml)', kind="path", role="input")
-    ml_model: str = field(DEFAULT_ML_MODEL, 'offline ML baseline (sweeps/ml_baseline_offline.toml)', kind="path", role="input")
+    ff_model: str = field(DEFAULT_FF_MODEL, 'offline FF BLER model; make it with `ltjax run sweeps/bler_offline.toml`', kind="path", role="input")
+    ml_model: str = field(DEFAULT_ML_MODEL, 'offline ML baseline; make it with `ltjax run sweeps/ml_baseline_offline.toml`', kind="path", role="input")
 
 
 @register_experiment(
@@ -165,8 +160,8 @@ class CqiThroughputParams:
 )
 def cqi_throughput(key, p):
     ff_model, ml_model = load_models(p.ff_model, p.ml_model)
-    la = scan.LaParams(olla=olla.OllaParams(delta_up_db=p.delta_up_db),
-                       ml_cal=ml_baseline.MlCalParams(gamma=p.ml_gamma), tau=p.tau)
-    o = run_point(key, p.channel, p.snr_db, p.doppler_hz, p.n_ue, p.n_periods, ff_model,
-                  ml_model, la, finetune=p.finetune, max_backoff=p.max_backoff)
+    o = run_point(key, p.channel, p.snr_db, p.doppler_hz, p.n_ue, p.n_periods, ff_model, ml_model,
+                  olla_params=olla.OllaParams(delta_up_db=p.delta_up_db),
+                  ml_cal=ml_baseline.MlCalParams(gamma=p.ml_gamma), tau=p.tau, finetune=p.finetune,
+                  max_backoff=p.max_backoff)
     return summarize(o, scan.SCHEMES, p.channel)

@@ -6,8 +6,10 @@ quantised BLER, lambda = 0.1) from the 12 features of the offline dataset made b
 Adam, lr 1e-3 with cosine decay to 1e-5 over 10 epochs and warm restarts, 250 epochs,
 minibatches of 256 (see ``ltjax.linkadapt.ml_baseline`` and docs/link_adaptation.md).
 
-The trained model is saved with flax msgpack plus a JSON config (``model_out`` and
-``model_out`` with suffix .json); ``cqi_throughput`` loads it. Metrics: final training loss,
+The trained model is a versioned artefact (``ltjax.io.save_artifact``: flax msgpack at
+``model_out`` and a JSON sidecar with suffix .json); ``model_out`` is checked before
+training starts (a ``.json`` path, which the sidecar would overwrite, is refused).
+``cqi_throughput`` loads it. Metrics: final training loss,
 mean absolute error of the predicted BLER against the unquantised period BLER, the fraction
 of samples whose prediction is on the right side of the 10 % target, training time. Series:
 the loss per epoch.
@@ -16,7 +18,6 @@ the loss per epoch.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -24,26 +25,25 @@ import numpy as np
 
 from flax import struct
 
-from ltjax.errors import InputError
+from ltjax.io import check_artifact_path
+from ltjax.lighttune.dataset import load_dataset
 from ltjax.linkadapt import ml_baseline
-from ltjax.plotting.ml_baseline_offline import plot_training
 from ltjax.params import field
+from ltjax.plotting.ml_baseline_offline import plot_training
 from ltjax.sweep.registry import register_experiment
 
 DEFAULT_DATASET = "results/bler_offline/dataset.npz"
 DEFAULT_MODEL = "results/ml_baseline_offline_model/ml_model.msgpack"  # outside the sweep dir (the runner replaces it)
 QUANT = 0.1  # lambda (Remark 4): the dataset labels are quantised like the FF model's
+# Compiled once per process (the library never jits).
+TRAIN_EPOCH = jax.jit(ml_baseline.train_epoch, static_argnames=("config",))
+PREDICT = jax.jit(ml_baseline.predict_bler)
+CONFIG_KEYS = ("dataset", "epochs", "batch_size", "lr", "lr_min", "cycle_epochs", "max_samples")
 
 
 def load_training_data(path: str):
     """(features [N, 12], bler [N]) from the offline BLER dataset file; InputError naming the file."""
-    from ltjax.lighttune.dataset import load_dataset
-
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: dataset: file missing; make it with `ltjax run sweeps/bler_offline.toml` "
-                         "(the offline BLER dataset)")
-    data, _ = load_dataset(p)
+    data, _ = load_dataset(path)
     return data["features"], data["bler"]
 
 
@@ -51,7 +51,7 @@ def load_training_data(path: str):
 class MlBaselineOfflineParams:
     """Parameters of the experiment (units in each field's schema)."""
 
-    dataset: str = field(DEFAULT_DATASET, 'offline dataset (npz + json) from sweeps/bler_offline.toml', kind="path", role="input")
+    dataset: str = field(DEFAULT_DATASET, 'offline BLER dataset (.npz + .json sidecar); make it with `ltjax run sweeps/bler_offline.toml`', kind="path", role="input")
     model_out: str = field(DEFAULT_MODEL, 'where to save the model (.msgpack; config next to it as .json)', kind="path", role="output")
     epochs: int = field(250, 'training epochs (Table V: 250)', lo=1, hi=100_000)
     batch_size: int = field(256, 'minibatch size', lo=1, hi=1_000_000)
@@ -69,19 +69,20 @@ class MlBaselineOfflineParams:
     check=lambda p: ("lr_min", "must be <= lr") if p.lr_min > p.lr else None,
 )
 def ml_baseline_offline(key, p):
+    model_out = check_artifact_path(p.model_out, "ml_baseline_offline: model_out")
     feats, bler = load_training_data(p.dataset)
     if p.max_samples:
         feats, bler = feats[: p.max_samples], bler[: p.max_samples]
     labels = np.round(np.clip(bler, 0.0, 1.0) / QUANT) * QUANT
     t0 = time.perf_counter()
     model, curve = ml_baseline.train(key, feats, labels, epochs=p.epochs, batch_size=p.batch_size,
-                                     lr=p.lr, lr_min=p.lr_min, cycle_epochs=p.cycle_epochs)
+                                     lr=p.lr, lr_min=p.lr_min, cycle_epochs=p.cycle_epochs, epoch_fn=TRAIN_EPOCH)
     train_s = time.perf_counter() - t0
-    pred = np.asarray(jax.jit(lambda m, x: jax.nn.sigmoid(ml_baseline.ml_logit(m, x)))(model, jnp.asarray(feats)))
-    config = {k: p[k] for k in ("dataset", "epochs", "batch_size", "lr", "lr_min", "cycle_epochs", "max_samples")}
+    pred = np.asarray(PREDICT(model, jnp.asarray(feats)))
+    config = {k: getattr(p, k) for k in CONFIG_KEYS}
     config.update(n_samples=int(len(bler)), target="period BLER (eq. 11), quantised to 0.1", loss="BCE",
                   optimizer="adam", schedule="cosine decay per cycle, warm restarts")
-    ml_baseline.save_model(p.model_out, model, config)
+    ml_baseline.save_model(model_out, model, config)
     return {
         "final_loss": float(curve[-1]),
         "mae_bler": float(np.mean(np.abs(pred - bler))),

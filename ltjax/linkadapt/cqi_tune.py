@@ -17,9 +17,10 @@ P_hat(c) is the FF model's BLER prediction (eq. 5 over the classes 0, 0.1, ..., 
 features of the *next* period with the CQI feature set to c. The UE does not know the next
 period's RBs and DMRS symbols when it reports: it uses the last period's (our reading).
 
-The FF model comes from ``ltjax.lighttune``: ``BlerModel`` (offline FF params,
-input standardisation, LightTune params), ``predict_bler`` and ``online_step`` (Alg. 1 with
-normalisation and quantisation). This module only adds the back-off and thin wrappers.
+The FF model is the UE's own LightTune learner (``ltjax.lighttune.online``: the offline FF
+BLER model, fine-tuned online by Alg. 1). :class:`CqiTunePolicy` is the whole scheme as a
+link-adaptation policy (``ltjax.linkadapt.policy``): the OLLA table CQI, the back-off, and
+per period an OLLA update and one LightTune ``tell``.
 
 Letters: J = max_backoff + 1 candidates.
 """
@@ -28,9 +29,15 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from flax import struct
 
+from ltjax.lighttune import online
+from ltjax.lighttune.model import BlerModel
+from ltjax.lighttune.step import LightTuneParams
+from ltjax.link import period_features
 from ltjax.linkadapt.ml_baseline import CQI_FEATURE
-from ltjax.lighttune.model import predict_bler
+from ltjax.linkadapt.olla import OllaParams, OllaState, olla_init, olla_update, table_cqi
+from ltjax.linkadapt.policy import Observation, metrics
 
 TAU_BLER = 0.9
 
@@ -59,17 +66,11 @@ def backoff_from_predictions(p_hat, cqi_table, cqi_min, tau=TAU_BLER):
     return (jnp.asarray(cqi_table) - j_star).astype(jnp.int32)
 
 
-def ff_predict_bler(ue_params, model, x_raw):
-    """The FF BLER prediction (a class value, eq. 5) with the UE's own params. x_raw [12] -> []."""
-    return predict_bler(ue_params, model, x_raw)
-
-
-def backoff_cqi(ue_params, model, x_next_raw, cqi_table, tau=TAU_BLER, max_backoff: int = 1):
+def backoff_cqi(learner: online.LearnerState, x_next_raw, cqi_table, tau=TAU_BLER, max_backoff: int = 1):
     """CQI-Tune's reported CQI for the next period.
 
     Args:
-      ue_params: the UE's (fine-tuned) FF params.
-      model: the FF ``BlerModel`` (standardisation, LightTune params).
+      learner: the UE's LightTune learner (its fine-tuned FF model predicts).
       x_next_raw: float32 [12] next-period features (CQI feature overwritten per candidate).
       cqi_table: int32 [] OLLA table CQI.
       max_backoff: static, CQI_min = max(cqi_table - max_backoff, 1).
@@ -79,6 +80,56 @@ def backoff_cqi(ue_params, model, x_next_raw, cqi_table, tau=TAU_BLER, max_backo
     c = jnp.asarray(cqi_table) - jnp.arange(max_backoff + 1)
     x = jnp.broadcast_to(jnp.asarray(x_next_raw, jnp.float32), (max_backoff + 1, 12))
     x = x.at[:, CQI_FEATURE].set(c.astype(jnp.float32))
-    p = jax.vmap(lambda xi: ff_predict_bler(ue_params, model, xi))(x)
+    p = jax.vmap(lambda xi: online.predict(learner, xi))(x)
     cqi = backoff_from_predictions(p, cqi_table, cqi_min_of(cqi_table, max_backoff), tau)
     return cqi, p[0]
+
+
+@struct.dataclass
+class CqiTuneState:
+    """One UE's CQI-Tune state."""
+
+    olla: OllaState  # the scheme's own OLLA offset (moved by the CQIs it reports, back-off included)
+    learner: online.LearnerState  # the UE's FF model, fine-tuned by LightTune
+
+
+@struct.dataclass
+class CqiTunePolicy:
+    """CQI-Tune (Alg. 2) with LightTune (Alg. 1) as a link-adaptation policy.
+
+    Attributes:
+      thresholds: float32 [2, 16] OLLA SINR -> CQI table [dB] (``olla.thresholds_for``).
+      model: the offline FF ``BlerModel`` every UE starts from.
+      olla: ``OllaParams`` of the scheme's OLLA.
+      lt: LightTune's online hyper-parameters (the paper: one-step Adam, delta 0.3, alpha_f 0.03;
+        the negative rule distinguishes CQI-Tune uniform / hard).
+      tau: back-off threshold tau_BLER.
+      max_backoff: static, CQI_min = max(CQI_table - max_backoff, 1).
+    """
+
+    thresholds: jax.Array  # [2, 16] float32
+    model: BlerModel
+    olla: OllaParams = OllaParams()
+    lt: LightTuneParams = LightTuneParams()
+    tau: float = TAU_BLER
+    max_backoff: int = struct.field(pytree_node=False, default=1)
+
+    def init(self, key) -> CqiTuneState:
+        """OLLA offset 0 and the offline model with fresh optimiser state."""
+        return CqiTuneState(olla=olla_init(), learner=online.init(key, self.model, self.lt))
+
+    def next_cqi(self, state: CqiTuneState, obs: Observation):
+        """(reported CQI, backed off below the table CQI): the OLLA table CQI, backed off while the
+        UE's FF model predicts P_hat >= tau for the next period's features (:func:`backoff_cqi`)."""
+        c_tab = table_cqi(obs.report.sinr_eff_db, obs.report.ri, state.olla.offset_db, self.thresholds)
+        x = period_features(obs.report, obs.pdsch_snr_hist, c_tab, obs.n_rb, obs.n_dmrs)
+        cqi, _ = backoff_cqi(state.learner, x, c_tab, self.tau, self.max_backoff)
+        return cqi, cqi < c_tab
+
+    def update(self, key, state: CqiTuneState, out):
+        """OLLA update from the period's ACK/NACKs and one LightTune ``tell`` on (features, BLER)
+        of the period (``key``: the negative draw)."""
+        olla_state = olla_update(state.olla, out.n_ack, out.n_nack, self.olla)
+        learner, m = online.tell(key, state.learner, out.features, out.bler, self.lt)
+        return (CqiTuneState(olla=olla_state, learner=learner),
+                metrics(olla_state.offset_db, ft_updated=m.updated, ft_error=m.error))

@@ -18,13 +18,19 @@ P_hat(c) = sigmoid(z(x_c) + b), and the UE reports the highest c with P_hat(c) <
 -gamma T/(1-T) per ACK (period counts, applied at the period end), clipped to [-8, 8]. The
 network weights are constants of the deployed policy: only b changes online.
 
+Saved models are versioned artefacts (``ltjax.io.save_artifact``: flax msgpack + JSON
+sidecar). :class:`MlPolicy` is the deployed scheme as a link-adaptation policy
+(``ltjax.linkadapt.policy``). Nothing here is jitted: :func:`train` takes the epoch function
+as an argument and entry points pass ``jax.jit(train_epoch, static_argnames=("config",))``.
+
 Letters: N samples, F = 12 features, C = 15 candidate CQIs.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from pathlib import Path
+from typing import Callable
 
 import flax.linen as nn
 import jax
@@ -34,12 +40,17 @@ import optax
 from flax import serialization, struct
 
 from ltjax.errors import InputError
-from ltjax.lighttune.dataset import config_hash
-from ltjax.lighttune.model import feature_stats
+from ltjax.io import check_input_file, load_artifact, save_artifact
+from ltjax.lighttune.model import check_standardisation, feature_stats
+from ltjax.link import period_features
+from ltjax.linkadapt.policy import Observation, metrics, no_backoff
 
 FORMAT_VERSION = 1
+MODEL_KIND = "ml_baseline_model"
+MODEL_NAME = "ml_baseline_mlp"
 CQI_FEATURE = 9  # index of "cqi" in ltjax.link.FEATURE_NAMES
 HIDDEN = (64, 64)
+REMAKE_HINT = "make it with `ltjax run sweeps/ml_baseline_offline.toml`"
 
 
 class MlpBler(nn.Module):
@@ -60,7 +71,7 @@ class MlModel:
 
     variables: dict  # flax variables of MlpBler
     feat_mean: jnp.ndarray  # [12] float32
-    feat_std: jnp.ndarray  # [12] float32 (>= 1e-6)
+    feat_std: jnp.ndarray  # [12] float32 (>= ltjax.lighttune.model.std_floor)
 
 
 @struct.dataclass
@@ -80,6 +91,22 @@ class MlCalState:
     offset: jnp.ndarray  # [] float32, added to the logit
 
 
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Training settings (Table V; static, hashable).
+
+    Attributes:
+      epochs: passes over the data. batch_size: minibatch size (at most N).
+      lr, lr_min: peak and floor of the cosine decay. cycle_epochs: epochs per cosine cycle.
+    """
+
+    epochs: int = 250
+    batch_size: int = 256
+    lr: float = 1e-3
+    lr_min: float = 1e-5
+    cycle_epochs: int = 10
+
+
 def init_model(key, features: np.ndarray) -> MlModel:
     """Random weights and the standardisation of ``features`` [N, 12]."""
     mean, std = feature_stats(features)  # the FF BLER model's standardisation rule
@@ -93,6 +120,11 @@ def ml_logit(model: MlModel, x_raw) -> jnp.ndarray:
     return MlpBler().apply(model.variables, x)
 
 
+def predict_bler(model: MlModel, x_raw) -> jnp.ndarray:
+    """Uncalibrated P_hat = sigmoid(z(x)). x_raw: [..., 12] raw features -> [...] float32."""
+    return jax.nn.sigmoid(ml_logit(model, x_raw))
+
+
 def lr_schedule(steps_per_epoch: int, epochs: int = 250, lr: float = 1e-3, lr_min: float = 1e-5,
                 cycle_epochs: int = 10) -> optax.Schedule:
     """Cosine decay lr -> lr_min over ``cycle_epochs`` epochs, restarted at lr (SGDR)."""
@@ -100,6 +132,11 @@ def lr_schedule(steps_per_epoch: int, epochs: int = 250, lr: float = 1e-3, lr_mi
     decay = cycle_epochs * steps_per_epoch
     one = optax.cosine_decay_schedule(lr, decay, alpha=lr_min / lr)
     return optax.join_schedules([one] * n_cycles, [decay * (i + 1) for i in range(n_cycles - 1)])
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> optax.GradientTransformation:
+    """Adam with the SGDR schedule of ``config``."""
+    return optax.adam(lr_schedule(steps_per_epoch, config.epochs, config.lr, config.lr_min, config.cycle_epochs))
 
 
 def bce_loss(variables, model: MlModel, x_raw, y) -> jnp.ndarray:
@@ -112,7 +149,7 @@ def make_train_epoch(optimizer: optax.GradientTransformation, batch_size: int):
     """A pure epoch function ``(key, model, opt_state, x [N,12], y [N]) -> (model, opt_state, loss)``.
 
     Shuffles, drops the last N mod batch_size samples of the permutation, and scans Adam over
-    the minibatches. Jit it at the entry point.
+    the minibatches.
     """
 
     def epoch(key, model: MlModel, opt_state, x, y):
@@ -133,21 +170,33 @@ def make_train_epoch(optimizer: optax.GradientTransformation, batch_size: int):
     return epoch
 
 
+def train_epoch(key, model: MlModel, opt_state, x, y, *, config: TrainConfig):
+    """One epoch (:func:`make_train_epoch` with :func:`make_optimizer`); ``config`` static.
+
+    x [N, 12] raw features, y [N] soft labels. Returns (model, opt_state, mean loss []).
+    """
+    optimizer = make_optimizer(config, x.shape[0] // config.batch_size)
+    return make_train_epoch(optimizer, config.batch_size)(key, model, opt_state, x, y)
+
+
 def train(key, features: np.ndarray, bler: np.ndarray, epochs: int = 250, batch_size: int = 256,
-          lr: float = 1e-3, lr_min: float = 1e-5, cycle_epochs: int = 10):
-    """Trains the baseline (entry point: jits the epoch). Returns (MlModel, loss per epoch [epochs])."""
+          lr: float = 1e-3, lr_min: float = 1e-5, cycle_epochs: int = 10, *,
+          epoch_fn: Callable = train_epoch):
+    """Trains the baseline. Returns (MlModel, loss per epoch [epochs]).
+
+    ``epoch_fn``: :func:`train_epoch` or, from an entry point, its jitted version
+    ``jax.jit(train_epoch, static_argnames=("config",))`` (compiled once per data shape and config).
+    """
     x = jnp.asarray(features, jnp.float32)
     y = jnp.clip(jnp.asarray(bler, jnp.float32), 0.0, 1.0)
-    batch_size = int(min(batch_size, x.shape[0]))
+    config = TrainConfig(epochs=int(epochs), batch_size=int(min(batch_size, x.shape[0])), lr=float(lr),
+                         lr_min=float(lr_min), cycle_epochs=int(cycle_epochs))
     k_init, k_run = jax.random.split(key)
     model = init_model(k_init, np.asarray(features))
-    spe = x.shape[0] // batch_size
-    opt = optax.adam(lr_schedule(spe, epochs, lr, lr_min, cycle_epochs))
-    opt_state = opt.init(model.variables)
-    epoch = jax.jit(make_train_epoch(opt, batch_size))
+    opt_state = make_optimizer(config, x.shape[0] // config.batch_size).init(model.variables)
     curve = []
-    for e in range(epochs):
-        model, opt_state, loss = epoch(jax.random.fold_in(k_run, e), model, opt_state, x, y)
+    for e in range(config.epochs):
+        model, opt_state, loss = epoch_fn(jax.random.fold_in(k_run, e), model, opt_state, x, y, config=config)
         curve.append(float(loss))
     return model, np.asarray(curve, np.float32)
 
@@ -186,48 +235,72 @@ def ml_cqi(model: MlModel, x_raw, state: MlCalState, target: float = 0.1):
     return cqi, p
 
 
-# ---- save / load (flax msgpack + JSON config, no pickle) ----
+@struct.dataclass
+class MlPolicy:
+    """The offline ML baseline of [16] with ACK/NACK calibration, as a link-adaptation policy.
 
-def save_model(path, model: MlModel, config: dict) -> tuple[Path, Path]:
-    """Writes ``path`` (msgpack: variables, feat_mean, feat_std) and ``path.with_suffix('.json')``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    Attributes:
+      model: the trained :class:`MlModel` (frozen: weights never change online).
+      cal: :class:`MlCalParams` of the logit-offset calibration.
+    """
+
+    model: MlModel
+    cal: MlCalParams = MlCalParams()
+
+    def init(self, key) -> MlCalState:
+        """Offset 0 (``key`` unused)."""
+        del key
+        return cal_init()
+
+    def next_cqi(self, state: MlCalState, obs: Observation):
+        """(:func:`ml_cqi` on the next period's features, False). The CQI feature is a candidate,
+        so the report's CQI is not used (set to 0)."""
+        x = period_features(obs.report, obs.pdsch_snr_hist, jnp.int32(0), obs.n_rb, obs.n_dmrs)
+        cqi, _ = ml_cqi(self.model, x, state, self.cal.target)
+        return cqi, no_backoff()
+
+    def update(self, key, state: MlCalState, out):
+        """The period's ACK/NACK counts move the logit offset (:func:`cal_update`); ``key`` unused."""
+        del key
+        state = cal_update(state, out.n_ack, out.n_nack, self.cal)
+        return state, metrics(state.offset)
+
+
+# ---- artefact files (flax msgpack + JSON sidecar, no pickle) ----
+
+def save_model(path, model: MlModel, config: dict) -> Path:
+    """Writes ``path`` (msgpack: variables, feat_mean, feat_std) and its JSON sidecar
+    (``path.with_suffix('.json')``: format version, kind, sizes, ``config`` and its hash), atomically.
+    A degenerate standardisation is refused (ValueError) rather than written."""
+    check_standardisation(model.feat_mean, model.feat_std)
     tree = {"variables": jax.device_get(model.variables), "feat_mean": np.asarray(model.feat_mean),
             "feat_std": np.asarray(model.feat_std)}
-    path.write_bytes(serialization.msgpack_serialize(serialization.to_state_dict(tree)))
-    meta = {"format_version": FORMAT_VERSION, "model": "ml_baseline_mlp", "sizes": [12, *HIDDEN, 1],
-            "config": config, "config_hash": config_hash(config)}
-    cpath = path.with_suffix(".json")
-    cpath.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
-    return path, cpath
+    meta = {"model": MODEL_NAME, "sizes": [12, *HIDDEN, 1], "config": config}
+    return save_artifact(path, serialization.to_state_dict(tree), meta, version=FORMAT_VERSION, kind=MODEL_KIND)
 
 
 def load_model(path) -> tuple[MlModel, dict]:
-    """Loads a model saved by :func:`save_model`; any problem raises a one-line InputError."""
+    """Loads a model saved by :func:`save_model`; any problem (missing, corrupted, edited sidecar,
+    non-finite weights, degenerate standardisation) raises a one-line InputError naming the file."""
     path = Path(path)
-    cpath = path.with_suffix(".json")
-    if not path.exists():
-        raise InputError(f"{path}: model file missing; make it with `ltjax run sweeps/ml_baseline_offline.toml`")
-    try:
-        meta = json.loads(cpath.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{cpath}: model config missing (saved together with {path.name})") from None
-    except Exception as e:  # noqa: BLE001 - a corrupted JSON
-        raise InputError(f"{cpath}: unreadable model config ({type(e).__name__})") from None
-    if meta.get("format_version") != FORMAT_VERSION or meta.get("model") != "ml_baseline_mlp":
-        raise InputError(f"{cpath}: format_version/model: expected {FORMAT_VERSION}/ml_baseline_mlp, got "
-                         f"{meta.get('format_version')!r}/{meta.get('model')!r}")
+    check_input_file(path, "ML baseline model", hint=REMAKE_HINT)  # names the payload, not its sidecar
+    raw, meta = load_artifact(path, version=FORMAT_VERSION, kind=MODEL_KIND, hint=REMAKE_HINT)
+    if meta.get("model") != MODEL_NAME:
+        raise InputError(f"{path.with_suffix('.json')}: model {meta.get('model')!r}; allowed: {MODEL_NAME!r}")
     template = init_model(jax.random.key(0), np.zeros((2, 12), np.float32))
     target = {"variables": jax.device_get(template.variables), "feat_mean": np.zeros(12, np.float32),
               "feat_std": np.ones(12, np.float32)}
     try:
-        raw = serialization.msgpack_restore(path.read_bytes())
         tree = serialization.from_state_dict(target, raw)
         shapes_ok = jax.tree.all(jax.tree.map(lambda a, b: np.shape(a) == np.shape(b), tree, target))
         if not shapes_ok:
             raise ValueError("parameter shapes differ from 12x64x64x1")
-    except Exception as e:  # noqa: BLE001 - msgpack/structure errors of a corrupted file
-        raise InputError(f"{path}: corrupted or incompatible model file ({type(e).__name__}: {e})") from None
+        if not all(np.all(np.isfinite(a)) for a in jax.tree.leaves(tree["variables"])):
+            raise ValueError("non-finite weights")
+        check_standardisation(tree["feat_mean"], tree["feat_std"])
+    except Exception as e:  # noqa: BLE001 - msgpack/structure errors of a corrupted or degenerate file
+        raise InputError(f"{path}: corrupted, incompatible or degenerate model file ({type(e).__name__}: {e}); "
+                         f"{REMAKE_HINT}") from None
     model = MlModel(variables=jax.tree.map(jnp.asarray, tree["variables"]),
                     feat_mean=jnp.asarray(tree["feat_mean"], jnp.float32),
                     feat_std=jnp.asarray(tree["feat_std"], jnp.float32))

@@ -25,16 +25,20 @@ Because one period carries ~160 feedbacks, Delta_up is much smaller than a per-T
 (default 0.02 dB: a period of all NACKs moves -3.2 dB, one of all ACKs +0.36 dB). The
 offset is clipped to [-20, +10] dB. See docs/link_adaptation.md.
 
-Everything is for ONE UE (unbatched) and pure; ``threshold`` tables are numpy constants.
+:class:`OllaPolicy` is the scheme as a policy (``ltjax.linkadapt.policy``). Everything is for
+ONE UE (unbatched) and pure; ``threshold`` tables are numpy constants.
 """
 
 from __future__ import annotations
 
 import functools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
+
+from ltjax.linkadapt.policy import Observation, metrics, no_backoff
 
 from ltjax.phy.bler import code_block_bler, transport_block_bler
 from ltjax.phy.tables import CQI_QM, CQI_RATE_X1024, N_CQI
@@ -143,3 +147,31 @@ def table_cqi(sinr_eff_db, ri, offset_db, thresholds) -> jnp.ndarray:
     thr = jnp.asarray(thresholds)[jnp.asarray(ri) - 1, 1:]  # [15]
     ok = thr <= eff + offset_db
     return jnp.max(jnp.where(ok, c, 0)).astype(jnp.int32)
+
+
+@struct.dataclass
+class OllaPolicy:
+    """Table-based CQI with an OLLA offset, as a link-adaptation policy (``ltjax.linkadapt.policy``).
+
+    Attributes:
+      thresholds: float32 [2, 16] SINR -> CQI table [dB] (:func:`thresholds_for`).
+      params: :class:`OllaParams`.
+    """
+
+    thresholds: jax.Array  # [2, 16] float32
+    params: OllaParams = OllaParams()
+
+    def init(self, key) -> OllaState:
+        """Offset 0 dB (``key`` unused)."""
+        del key
+        return olla_init()
+
+    def next_cqi(self, state: OllaState, obs: Observation):
+        """(CQI_table, False): the table CQI of the latest report with the current offset."""
+        return table_cqi(obs.report.sinr_eff_db, obs.report.ri, state.offset_db, self.thresholds), no_backoff()
+
+    def update(self, key, state: OllaState, out):
+        """The period's ACK/NACK counts move the offset (:func:`olla_update`); ``key`` unused."""
+        del key
+        state = olla_update(state, out.n_ack, out.n_nack, self.params)
+        return state, metrics(state.offset_db)

@@ -5,7 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
+from ltjax.lighttune import online
 from ltjax.lighttune.model import init_model
+from ltjax.lighttune.step import LightTuneParams
 from ltjax.linkadapt import cqi_tune
 
 _backoff = jax.jit(cqi_tune.backoff_from_predictions)
@@ -48,14 +50,15 @@ def test_backoff_cqi_with_ff_model_respects_cqi_min():
     rng = np.random.default_rng(0)
     mean = np.array([10, 5, 50, 10, 10, 10, 10, 10, 1.5, 7, 66, 2.5], np.float32)
     std = np.array([6, 3, 50, 10, 6, 6, 6, 6, .5, 4, 30, 1.1], np.float32)
-    fn = jax.jit(jax.vmap(lambda prm, x, c: cqi_tune.backoff_cqi(prm, model, x, c, 0.9, 1),
+    fn = jax.jit(jax.vmap(lambda learner, x, c: cqi_tune.backoff_cqi(learner, x, c, 0.9, 1),
                           in_axes=(None, 0, 0)))
     seen_backoff = False
     for seed in range(4):
         model = init_model(jax.random.key(seed), mean, std)
+        learner = online.init(jax.random.key(0), model, LightTuneParams())
         x = jnp.asarray(mean + std * rng.standard_normal((64, 12)) * 2, jnp.float32)
         ctab = jnp.asarray(rng.integers(0, 16, 64), jnp.int32)
-        cqi, p_tab = fn(model.params, x, ctab)
+        cqi, p_tab = fn(learner, x, ctab)
         cqi, ctab, p_tab = np.asarray(cqi), np.asarray(ctab), np.asarray(p_tab)
         cmin = np.maximum(ctab - 1, 1)
         assert np.all(cqi <= ctab)

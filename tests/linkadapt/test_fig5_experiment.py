@@ -1,21 +1,23 @@
-"""Tiny end-to-end runs of ``ml_baseline_offline`` and ``cqi_throughput`` (Fig. 5) through the runner."""
+"""Tiny end-to-end runs of ``ml_baseline_offline`` and ``cqi_throughput`` (Fig. 5) through the runner;
+the schemes as policies (common random numbers, frozen ML weights)."""
 
 import csv
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ltjax.errors import InputError
 import ltjax.experiments  # noqa: F401  (registers the experiments)
+from ltjax.batching import map_ues
+from ltjax.errors import InputError
 from ltjax.lighttune.dataset import save_dataset
 from ltjax.lighttune.model import init_model, save_model
-from ltjax.linkadapt import ml_baseline, scan
+from ltjax.link import link_params_for_scenario
+from ltjax.linkadapt import ml_baseline, olla, scan
 from ltjax.sweep import run_sweep
 from ltjax.sweep.config import parse_sweep
-
-
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +48,17 @@ def test_ml_baseline_offline_run(models):
 
 
 def test_missing_dataset_and_models_are_input_errors(tmp_path, models):
-    cfg = parse_sweep({"experiment": "ml_baseline_offline", "params": {"dataset": str(tmp_path / "no.npz")}},
+    cfg = parse_sweep({"experiment": "ml_baseline_offline", "params": {"dataset": str(tmp_path / "no.npz"),
+                                                                       "model_out": str(tmp_path / "m.msgpack")}},
                       "x.toml")
     with pytest.raises(InputError, match="no.npz.*bler_offline"):
         run_sweep(cfg, out=tmp_path / "o", progress=False)
+    # a .json model path would be overwritten by its own sidecar: refused before training
+    cfg = parse_sweep({"experiment": "ml_baseline_offline", "params": {
+        "dataset": str(models["dataset"]), "model_out": str(tmp_path / "ml.json"), "epochs": 1}}, "z.toml")
+    with pytest.raises(InputError, match="ml.json: the payload may not end in .json") as e:
+        run_sweep(cfg, out=tmp_path / "o3", progress=False)
+    assert "\n" not in str(e.value) and not (tmp_path / "ml.json").exists()
     cfg = parse_sweep({"experiment": "cqi_throughput", "params": {
         "ff_model": str(tmp_path / "ff.msgpack"), "ml_model": str(models["ml"])}}, "y.toml")
     with pytest.raises(InputError, match="ff.msgpack.*bler_offline"):
@@ -81,11 +90,30 @@ def test_common_random_numbers_and_frozen_ml_weights(models):
 
     ff, ml = load_models(str(models["ff"]), str(models["ml"]))
     w0 = jax.tree.map(np.array, ml.variables)
-    o = run_point(jax.random.key(3), "TDL-C200", 10.0, 50.0, 3, 3, ff, ml, scan.LaParams())
-    o2 = run_point(jax.random.key(3), "TDL-C200", 10.0, 50.0, 3, 3, ff, ml, scan.LaParams())
+    o = run_point(jax.random.key(3), "TDL-C200", 10.0, 50.0, 3, 3, ff, ml)
+    o2 = run_point(jax.random.key(3), "TDL-C200", 10.0, 50.0, 3, 3, ff, ml)
     jax.tree.map(np.testing.assert_array_equal, o, o2)
     jax.tree.map(np.testing.assert_array_equal, w0, jax.tree.map(np.array, ml.variables))
     # OLLA and both CQI-Tune schemes start from the same table CQI (offset 0, same t = 0 report)
     c0 = o["cqi"][:, 0, :]
     np.testing.assert_array_equal(c0[:, 0], np.maximum(c0[:, 2], c0[:, 0]))
     assert np.all(c0[:, 0] - c0[:, 2] <= 1) and np.all(c0[:, 0] - c0[:, 3] <= 1)
+
+
+def test_a_scheme_alone_equals_its_column_in_the_joint_run(models):
+    """Common random numbers: every scheme of a UE sees the same period keys, so OLLA run alone
+    gives exactly its column of the four-scheme run (the other policies do not perturb it)."""
+    from ltjax.experiments.cqi_throughput import load_models
+
+    ff, ml = load_models(str(models["ff"]), str(models["ml"]))
+    params = link_params_for_scenario("TDL-B50", 15.0, 30.0)
+    thr = jnp.asarray(olla.thresholds_for(params.cfg))
+    joint = map_ues(scan.run_schemes, jax.random.key(5), 2, params,
+                    scan.make_policies(scan.SCHEMES, thresholds=thr, ff_model=ff, ml_model=ml),
+                    static={"n_periods": 3})
+    alone = map_ues(scan.run_schemes, jax.random.key(5), 2, params,
+                    scan.make_policies(("olla",), thresholds=thr), static={"n_periods": 3})
+    for k in ("throughput_mbps", "n_ack", "n_nack", "cqi", "offset"):
+        np.testing.assert_array_equal(alone[k][..., 0], joint[k][..., scan.SCHEMES.index("olla")])
+    with pytest.raises(ValueError, match="unknown scheme"):
+        scan.make_policies(("olla", "oracle"), thresholds=thr)

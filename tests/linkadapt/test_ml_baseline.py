@@ -1,4 +1,7 @@
-"""Offline ML baseline [16]: schedule, training, save/load, frozen weights under calibration."""
+"""Offline ML baseline [16]: schedule, training (jit == no jit), save/load, degenerate files,
+frozen weights under calibration, the policy."""
+
+import json
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +9,10 @@ import numpy as np
 import pytest
 
 from ltjax.errors import InputError
+from ltjax.io import config_hash
 from ltjax.linkadapt import ml_baseline as mlb
+
+_EPOCH = jax.jit(mlb.train_epoch, static_argnames=("config",))  # entry-point style: jitted once here
 
 
 def _synthetic(n=2048, seed=0):
@@ -32,7 +38,7 @@ def test_lr_schedule_cosine_with_warm_restarts():
 
 def test_training_lowers_the_loss_and_predicts_direction():
     x, y = _synthetic()
-    model, curve = mlb.train(jax.random.key(0), x, y, epochs=8, batch_size=128)
+    model, curve = mlb.train(jax.random.key(0), x, y, epochs=8, batch_size=128, epoch_fn=_EPOCH)
     assert curve.shape == (8,) and curve[-1] < curve[0] - 0.05
     xc = np.tile(np.median(x, 0), (2, 1))
     xc[:, 9] = [2, 15]
@@ -40,21 +46,69 @@ def test_training_lowers_the_loss_and_predicts_direction():
     assert p[1] > p[0]  # higher CQI -> higher BLER
 
 
+def test_train_epoch_jit_equals_no_jit():
+    x, y = _synthetic(64)
+    model = mlb.init_model(jax.random.key(0), x)
+    cfg = mlb.TrainConfig(epochs=2, batch_size=16)
+    opt_state = mlb.make_optimizer(cfg, 4).init(model.variables)
+    args = (jax.random.key(1), model, opt_state, jnp.asarray(x), jnp.asarray(y, jnp.float32))
+    got = _EPOCH(*args, config=cfg)
+    with jax.disable_jit():
+        want = mlb.train_epoch(*args, config=cfg)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, want)
+
+
 def test_save_load_roundtrip_and_bad_files(tmp_path):
     x, _ = _synthetic(64)
     model = mlb.init_model(jax.random.key(1), x)
-    path, cpath = mlb.save_model(tmp_path / "m.msgpack", model, {"epochs": 1})
+    path = mlb.save_model(tmp_path / "m.msgpack", model, {"epochs": 1})
+    cpath = path.with_suffix(".json")
     got, meta = mlb.load_model(path)
     assert meta["config"] == {"epochs": 1} and meta["format_version"] == mlb.FORMAT_VERSION
+    assert meta["config_hash"] == config_hash({"epochs": 1}, 16) and meta["kind"] == mlb.MODEL_KIND
     np.testing.assert_array_equal(mlb.ml_logit(got, x), mlb.ml_logit(model, x))
-    with pytest.raises(InputError, match="missing"):
+    with pytest.raises(InputError, match="nope.msgpack: no such file.*ml_baseline_offline"):
         mlb.load_model(tmp_path / "nope.msgpack")
+    original = cpath.read_text()
+    edited = json.loads(original)
+    edited["config"]["epochs"] = 5
+    cpath.write_text(json.dumps(edited))
+    with pytest.raises(InputError, match="m.json: config_hash"):
+        mlb.load_model(path)
+    cpath.write_text(original)
     path.write_bytes(b"\x00garbage")
     with pytest.raises(InputError, match="m.msgpack"):
         mlb.load_model(path)
     cpath.write_text("{")
     with pytest.raises(InputError, match="m.json"):
         mlb.load_model(path)
+
+
+def test_degenerate_standardisation_is_refused(tmp_path):
+    x, _ = _synthetic(64)
+    model = mlb.init_model(jax.random.key(1), x)
+    bad = model.replace(feat_std=model.feat_std.at[3].set(1e-45))
+    path = tmp_path / "m.msgpack"
+    with pytest.raises(ValueError, match="degenerate"):  # never written
+        mlb.save_model(path, bad, {})
+    from flax import serialization
+
+    path = mlb.save_model(path, model, {})
+    tree = serialization.msgpack_restore(path.read_bytes())
+    tree["feat_std"] = np.array(tree["feat_std"])
+    tree["feat_std"][3] = np.float32(1e-45)
+    path.write_bytes(serialization.msgpack_serialize(tree))
+    with pytest.raises(InputError, match="m.msgpack: .*degenerate") as e:
+        mlb.load_model(path)
+    assert "\n" not in str(e.value)
+
+
+def test_committed_model_still_loads():
+    """The committed baseline (stamped with the earlier config hash, no ``kind``) loads."""
+    from pathlib import Path
+
+    model, meta = mlb.load_model(Path(__file__).resolve().parents[2] / "results/ml_baseline_offline_model/ml_model.msgpack")
+    assert meta["config"]["epochs"] == 250 and model.feat_std.shape == (12,)
 
 
 def test_calibration_changes_only_the_offset():
@@ -70,6 +124,10 @@ def test_calibration_changes_only_the_offset():
         state = mlb.cal_update(state, 160 - n_nack, n_nack, p)
     assert float(state.offset) != 0.0
     cqi, p_cal = mlb.ml_cqi(model, jnp.asarray(x[0]), state)
+    # the policy's update is the calibration update and never touches the weights
+    pol = mlb.MlPolicy(model=model, cal=p)
+    s_pol, m = pol.update(None, mlb.cal_init(), type("Out", (), {"n_ack": 100, "n_nack": 60}))
+    assert float(s_pol.offset) == float(mlb.cal_update(mlb.cal_init(), 100, 60, p).offset) == float(m["offset"])
     z = mlb.ml_logit(model, mlb.candidate_features(jnp.asarray(x[0]), jnp.arange(1, 16)))
     np.testing.assert_allclose(np.asarray(p_cal), np.asarray(jax.nn.sigmoid(z + state.offset)), rtol=1e-6)
     jax.tree.map(np.testing.assert_array_equal, before, jax.tree.map(np.array, model.variables))
