@@ -74,16 +74,18 @@ class BlerCurve:
     mean_iter: np.ndarray
 
     def snr_at_bler(self, target: float = 0.1) -> float:
-        """SNR [dB] where the BLER crosses ``target`` (linear interpolation of log BLER).
+        """SNR [dB] where the BLER first falls below ``target``.
 
-        NaN when the curve does not cross the target.
+        Linear interpolation of log BLER between the two points around the crossing (of
+        BLER itself when the lower point has no errors). NaN when the curve does not cross.
         """
         s, b = self.snr_db, self.bler
         for i in range(len(s) - 1):
             if b[i] >= target > b[i + 1]:
-                if b[i + 1] <= 0:
-                    return float(s[i + 1])
-                t = (math.log(target) - math.log(b[i])) / (math.log(b[i + 1]) - math.log(b[i]))
+                if b[i + 1] > 0:
+                    t = (math.log(target) - math.log(b[i])) / (math.log(b[i + 1]) - math.log(b[i]))
+                else:
+                    t = (b[i] - target) / b[i]
                 return float(s[i] + t * (s[i + 1] - s[i]))
         return float("nan")
 

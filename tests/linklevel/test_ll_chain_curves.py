@@ -136,3 +136,17 @@ def test_mcs_config_uses_the_phy_tbs():
     assert cfg.coding.tbs == tbs(10, n_re_per_prb(13, 1), 2, 679, 1)
     assert cfg.coding.g_bits == 10 * n_re_per_prb(13, 1) * 2
     assert cfg.coding.qm == 2 and abs(cfg.coding.rate - 679 / 1024) < 1e-12
+
+
+def test_snr_at_bler_interpolates_the_crossing():
+    from ltjax.linklevel import BlerCurve
+
+    def curve(bler):
+        b = np.asarray(bler, float)
+        return BlerCurve(snr_db=np.array([0.0, 1.0, 2.0]), n_blocks=np.full(3, 100),
+                         n_errors=(b * 100).astype(int), bler=b, ci_low=b, ci_high=b,
+                         mean_iter=np.zeros(3))
+
+    assert curve([1.0, 0.5, 0.01]).snr_at_bler(0.1) == pytest.approx(1.5)  # log-linear
+    assert curve([1.0, 0.2, 0.0]).snr_at_bler(0.1) == pytest.approx(1.5)  # linear to zero
+    assert np.isnan(curve([1.0, 0.9, 0.5]).snr_at_bler(0.1))
