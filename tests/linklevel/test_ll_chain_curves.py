@@ -147,6 +147,6 @@ def test_snr_at_bler_interpolates_the_crossing():
                          n_errors=(b * 100).astype(int), bler=b, ci_low=b, ci_high=b,
                          mean_iter=np.zeros(3))
 
-    assert curve([1.0, 0.5, 0.01]).snr_at_bler(0.1) == pytest.approx(1.5)  # log-linear
+    assert curve([1.0, 1.0, 0.01]).snr_at_bler(0.1) == pytest.approx(1.5)  # log-linear
     assert curve([1.0, 0.2, 0.0]).snr_at_bler(0.1) == pytest.approx(1.5)  # linear to zero
     assert np.isnan(curve([1.0, 0.9, 0.5]).snr_at_bler(0.1))
