@@ -11,7 +11,7 @@ import pytest
 from ltjax.fec import DecoderConfig, TbCodingConfig, tb_decode, tb_encode
 from ltjax.linklevel import (LinkConfig, awgn_batch_fn, bler_curve, channel_batch_fn,
                              code_block_link_config, lmmse_equalize, mcs_link_config,
-                             simulate_tb_awgn, wilson_interval)
+                             wilson_interval)
 from ltjax.linklevel.mimo import effective_channel
 from ltjax.phy.sinr import lmmse_sinr
 
@@ -93,17 +93,6 @@ def test_mimo_two_layers_decodes_at_high_snr_and_fails_at_low_snr():
     assert float(jnp.mean(noisy_est.sinr_db)) < float(jnp.mean(good.sinr_db)) - 3.0
 
 
-def test_single_tb_wrapper_and_waterfall():
-    cfg = LinkConfig(coding=TbCodingConfig(tbs=40, g_bits=120, qm=2, rate=0.33))
-    keys = jax.random.split(jax.random.key(2), B)
-    res = jax.jit(jax.vmap(lambda k: simulate_tb_awgn(k, cfg, -1.0)))(keys)
-    n_err = int(np.sum(np.asarray(res.error)))
-    assert 0 < n_err < B  # the SNR sits on the waterfall, so both outcomes occur
-    # A CRC pass with wrong bits would be an undetected error: none at this size.
-    assert np.array_equal(np.asarray(res.crc_ok), ~np.asarray(res.error))
-    assert np.all(np.asarray(res.bit_errors)[np.asarray(res.error)] > 0)
-
-
 def test_wilson_interval():
     lo, hi = wilson_interval(10, 100)
     np.testing.assert_allclose([lo, hi], [0.0552, 0.1744], atol=1e-4)  # textbook values
@@ -127,6 +116,12 @@ def test_tiny_bler_curve_stop_rule_and_reproducibility():
     assert np.array_equal(again.n_errors, curve.n_errors)
     stop = bler_curve(jax.random.key(3), fn, [-3.0, 6.0, 7.0], stop_below=0.05, **kw)
     assert stop.n_blocks[2] == 0 and np.isnan(stop.bler[2])
+    # On the waterfall both outcomes occur, and the CRC flags exactly the wrong blocks
+    # (an undetected error in 16 CRC16-protected blocks would be a 2^-16 event).
+    res = fn(jax.random.split(jax.random.key(4), B), 0.0)
+    err = np.asarray(res.error)
+    assert 0 < err.sum() < B
+    assert np.array_equal(np.asarray(res.crc_ok), ~err) and np.all(np.asarray(res.bit_errors)[err] > 0)
 
 
 def test_mcs_config_uses_the_phy_tbs():
