@@ -130,6 +130,7 @@ def _check_run_flags(args) -> None:
 
 def _cmd_run(args) -> int:
     from ltjax.sweep import load_sweep, run_sweep
+    from ltjax.sweep.config import DEFAULT_MAX_POINTS
 
     _check_run_flags(args)
     started, rank = False, 0
@@ -145,7 +146,7 @@ def _cmd_run(args) -> int:
         started = True
     try:
         _import_modules(args.imports)
-        cfg = load_sweep(args.sweep, **({"max_points": args.max_points} if args.max_points else {}))
+        cfg = load_sweep(args.sweep, max_points=args.max_points or DEFAULT_MAX_POINTS)
     except BaseException:
         if started:
             distributed.shutdown()

@@ -302,29 +302,6 @@ def load_artifact(path: str | Path, *, version: int, kind: str | None = None,
     return payload, meta
 
 
-def check_standardisation(mean: Any, std: Any, where: str, *, floor: float,
-                          n_features: int | None = None) -> None:
-    """Refuses input standardisation statistics that would make a model's predictions meaningless.
-
-    ``mean`` and ``std`` (the per-feature statistics stored with a model, z = (x - mean) /
-    std) must have the same 1-D shape (``[n_features]`` if given), be finite, and ``std``
-    must be at least ``floor`` (the floor the training applied; a std of 1e-45 blows every
-    input up to ~1e45). Raises a one-line InputError naming ``where`` (the model file).
-    """
-    import numpy as np
-
-    m, s = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
-    if m.ndim != 1 or m.shape != s.shape or (n_features is not None and m.shape != (n_features,)):
-        want = f"[{n_features}]" if n_features is not None else "equal 1-D shapes"
-        raise InputError(f"{where}: feature statistics of shapes {m.shape} and {s.shape}; allowed: {want}")
-    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(s))):
-        raise InputError(f"{where}: non-finite feature mean or std")
-    if np.any(s < floor):
-        j = int(np.argmin(s))
-        raise InputError(f"{where}: degenerate feature standardisation: std[{j}] = {s[j]:.3g}; allowed: "
-                         f">= {floor:g} (the file is corrupted or was not written by ltjax)")
-
-
 def legacy_config_hash(obj: Any, length: int = 16) -> str:
     """The hash artefacts were stamped with before :func:`config_hash` (``json.dumps`` with
     default separators and ``default=str``); accepted on load so that existing artefacts

@@ -73,23 +73,13 @@ class OutputPaths:
     where: str
 
     def sibling(self, suffix: str) -> Path:
+        """``<parent>/.<name>.<suffix>``: one of ltjax's names beside the result."""
         return self.out.parent / f".{self.out.name}.{suffix}"
 
-    @property
-    def work(self) -> Path:
-        return self.sibling("work")
-
-    @property
-    def tmp(self) -> Path:
-        return self.sibling("tmp")
-
-    @property
-    def old(self) -> Path:
-        return self.sibling("old")
-
-    @property
-    def lock(self) -> Path:
-        return self.sibling("lock")
+    work = property(lambda self: self.sibling("work"), doc="chunks of an unfinished run")
+    tmp = property(lambda self: self.sibling("tmp"), doc="the new result while it is assembled")
+    old = property(lambda self: self.sibling("old"), doc="the previous result while it is swapped out")
+    lock = property(lambda self: self.sibling("lock"), doc="the lock file")
 
 
 def output_paths(source: str, name: str, toml_out: str | None, out: str | Path | None = None) -> OutputPaths:
@@ -135,16 +125,18 @@ def read_marker(directory: Path) -> dict | None:
     return None
 
 
-def _entries(directory: Path) -> list[str]:
+def _entries(directory: Path) -> list[str] | None:
+    """The names in ``directory``, or None if it cannot be listed (then it is not ltjax's)."""
     try:
         return os.listdir(directory)
     except OSError:
-        return []
+        return None
 
 
 def _only_temp_files(directory: Path) -> bool:
     """Empty, or only the ``.<file>.<random>.tmp`` files an interrupted atomic write leaves."""
-    return all(e.startswith(".") and e.endswith(".tmp") for e in _entries(directory))
+    names = _entries(directory)
+    return names is not None and all(e.startswith(".") and e.endswith(".tmp") for e in names)
 
 
 def is_result_dir(directory: Path) -> bool:
@@ -156,8 +148,9 @@ def is_work_dir(directory: Path) -> bool:
     """An ltjax work directory: holds a manifest, or only chunk files, temp files and cluster logs."""
     if (Path(directory) / "manifest.json").is_file():
         return True
-    return all(e.startswith("chunk-") or (e.startswith(".") and e.endswith(".tmp")) or e == "submitit"
-               for e in _entries(directory))
+    names = _entries(directory)
+    return names is not None and all(e.startswith("chunk-") or (e.startswith(".") and e.endswith(".tmp"))
+                                     or e == "submitit" for e in names)
 
 
 def _is_ancestor_or_self(a: Path, b: Path) -> bool:
@@ -168,17 +161,16 @@ def protected_reason(resolved: Path, sweep_file: str | None) -> str | None:
     """Why ``resolved`` (an absolute, resolved path) may never be replaced, or None."""
     if resolved == Path(resolved.anchor):
         return "the root directory"
-    guarded = [(Path.cwd(), "the current directory or one of its parents"),
-               (Path.home(), "the home directory or one of its parents")]
-    if sweep_file:
-        guarded.append((Path(sweep_file).resolve().parent, "the directory of the sweep file or one of its parents"))
-    if (SOURCE_TREE / "pyproject.toml").is_file():
-        guarded.append((SOURCE_TREE, "the ltjax source tree or one of its parents"))
-    for path, why in guarded:
+    guarded = [(Path.cwd, "the current directory or one of its parents"),
+               (Path.home, "the home directory or one of its parents"),
+               (lambda: Path(sweep_file or "/").parent, "the directory of the sweep file or one of its parents"),
+               (lambda: SOURCE_TREE if (SOURCE_TREE / "pyproject.toml").is_file() else Path("/"),
+                "the ltjax source tree or one of its parents")]
+    for where, why in guarded:
         try:
-            if _is_ancestor_or_self(resolved, path.resolve()):
+            if _is_ancestor_or_self(resolved, where().resolve()):
                 return why
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, KeyError):  # no cwd, no home, a symlink loop
             continue
     return None
 
@@ -292,9 +284,12 @@ def check_path_params(cfg, paths: OutputPaths | None = None) -> None:
     """Checks every path parameter of every grid point before any compute (module docstring).
 
     Roles (``ltjax.params.ROLES``): ``input`` a readable regular file; ``input_dir`` an
-    existing directory (an empty value means the experiment's default, e.g.
-    ``$LTJAX_DATA_DIR``); ``output`` an artefact file with a JSON sidecar
-    (``ltjax.io.check_artifact_path``); ``dir`` a directory the run writes into.
+    existing directory; ``output`` an artefact file with a JSON sidecar
+    (``ltjax.io.check_artifact_path``); ``dir`` a directory the run writes into. An empty
+    input value means "not used" (e.g. ``$LTJAX_DATA_DIR`` instead), and an input left at
+    its default that does not exist is left to the experiment (some are optional, such as
+    a dataset to reuse; a required one fails with its own one-line message when opened):
+    whatever a sweep file names must exist.
     """
     relative = set(cfg.path_keys())
     inputs: dict[str, str] = {}
@@ -307,6 +302,8 @@ def check_path_params(cfg, paths: OutputPaths | None = None) -> None:
         for raw in dict.fromkeys(values):
             value = resolve_path(str(raw), cfg.base_dir if key in relative else None)
             if p.role == "input":
+                if value == "" or (key not in cfg.given and not os.path.lexists(value)):
+                    continue  # not used, or an optional default the experiment may do without
                 check_input_file(value, where, hint=p.doc)
                 inputs[_real(value)] = where
                 inputs.setdefault(_real(sidecar_path(value)), f"the sidecar of {where}")

@@ -616,7 +616,7 @@ def test_subprocess_one_line_exit_2(tmp_path, case, content, flags, needles):
 
 LINK_LCM_CASES = [
     ("unknown_channel", 'experiment = "link_bler_curves"\n[params]\nchannel = ["AWGN", "TDL-Z300"]\n',
-     ["params.channel", "'TDL-Z300' is not allowed", "'AWGN'"]),
+     ["params.channel", "unknown channel 'TDL-Z300'", "allowed: AWGN", "TDL-C200"]),
     ("snr_above_range", 'experiment = "link_bler_curves"\n[params]\nsnr_db = [0.0, 60.0]\n',
      ["params.snr_db", "out of range", "50.0"]),
     ("mcs_out_of_table", 'experiment = "link_bler_curves"\n[params]\nmcs = 29\n', ["params.mcs", "out of range"]),
@@ -664,3 +664,45 @@ def test_corrupted_saved_beam_model(tmp_path, capsys, damage):
     want = "corrupted or incompatible model file" if damage == "garbage" else "model file missing"
     _assert_one_line_error(rc, err, [str(d / "models_id0.msgpack"), want])
     _no_results(outp)
+
+
+# --- model files given to an experiment: refused with one line before they are used ---
+
+FF_MODEL = SOURCE_TREE / "results" / "bler_offline" / "ff_model.msgpack"
+
+
+def _damaged_ff_model(t: Path, damage: str) -> Path:
+    """A copy of the committed offline FF model with one defect."""
+    import json
+
+    from ltjax import io
+    from ltjax.lighttune.model import MODEL_KIND
+
+    dst = t / "ff.msgpack"
+    meta = json.loads(io.sidecar_path(FF_MODEL).read_text())
+    payload, meta = io.load_artifact(FF_MODEL, version=meta["format_version"])
+    if damage == "std_1e-45":  # degenerate standardisation: every input blown up to ~1e45
+        payload["feat_std"] = np.full_like(payload["feat_std"], 1e-45)
+    io.save_artifact(dst, payload, meta, version=meta["format_version"], kind=MODEL_KIND)
+    if damage == "sidecar_claims_other_config":  # the weights are not what the sidecar says
+        meta = json.loads(io.sidecar_path(dst).read_text())
+        meta["config"]["epochs"] = 1
+        io.sidecar_path(dst).write_text(json.dumps(meta))
+    if damage == "truncated_payload":
+        dst.write_bytes(dst.read_bytes()[:100])
+    return dst
+
+
+@pytest.mark.parametrize("damage,needles", [
+    ("std_1e-45", ["ff.msgpack", "degenerate feature standardisation"]),
+    ("sidecar_claims_other_config", ["ff.json: config_hash", "does not match the config"]),
+    ("truncated_payload", ["ff.msgpack", "corrupted"]),
+])
+def test_damaged_model_file(tmp_path, capsys, damage, needles):
+    if not FF_MODEL.is_file():
+        pytest.skip(f"committed model {FF_MODEL} not found")
+    t = tmp_path.resolve()
+    model = _damaged_ff_model(t, damage)
+    f = t / "m.toml"
+    f.write_text(f'experiment = "lighttune_bler_error"\n[params]\nn_ue = 1\nn_periods = 1\nmodel_path = "{model}"\n')
+    _run_untouched(capsys, t, ["run", str(f), "--out", str(t / "out" / "res"), "--no-progress"], needles)

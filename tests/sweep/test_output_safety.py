@@ -151,3 +151,13 @@ def test_parents_created_for_a_failed_run_are_removed(tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir()) == ["b.toml"]
     finally:
         registry._REGISTRY.pop("test_output_safety_bad", None)
+
+
+@pytest.mark.parametrize("sweep", sorted(p.name for p in (ROOT / "sweeps").glob("*.toml")))
+def test_committed_sweeps_pass_the_preflight(sweep, monkeypatch):
+    """The reproduction commands of the README (run from the checkout, --force) are not refused."""
+    monkeypatch.chdir(ROOT)
+    cfg = load_sweep(Path("sweeps") / sweep)
+    paths = runner.output_paths(cfg)
+    outdir.check_output(paths, force=True, sweep_file=cfg.source)
+    outdir.check_path_params(cfg, paths)

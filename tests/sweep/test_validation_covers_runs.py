@@ -35,13 +35,14 @@ MNIST = ROOT.parent / "shared" / "data" / "mnist"
 # ("{tmp}" is a fresh temporary directory per example).
 TINY: dict[str, dict] = {
     "awgn_ber": {"n_symbols": st.integers(1, 64), "n_ues": st.integers(1, 3)},
-    "link_bler_curves": {"n_ue": 2, "n_periods": 1, "n_rb": st.sampled_from([1, 24, 106])},
+    "link_bler_curves": {"n_ue": 2, "n_periods": 1, "n_rb": st.sampled_from([1, 24, 106]),
+                         "channel": st.sampled_from(["AWGN", "TDL-A30", "TDL-B50", "TDL-C200", "TDL-C"])},
     "beam_train": {"width": 2, "epochs": 1, "n_per_region": 100, "n_eval": 10, "cache_dir": "{tmp}/beam_models"},
     "lcm_adaptation": {"n_ue": 1, "n_steps": 60, "t_lcm_s": 0.12, "width": 2, "epochs": 1, "n_per_region": 100,
                        "n_eval": 10, "gamma_sweep_db": st.lists(st.floats(0.0, 60.0), max_size=2),
                        "cache_dir": "{tmp}/beam_models"},
     "bler_offline": {"n_samples": 8, "n_val": 2, "periods_per_ue": 1, "epochs": 2, "eval_every": 1,
-                     "cache_dir": "{tmp}/cache"},
+                     "cache_dir": "{tmp}/cache", "reuse_dataset": ""},
     "ml_baseline_offline": {"dataset": str(RESULTS / "bler_offline" / "dataset.npz"),
                             "model_out": "{tmp}/ml/ml_model.msgpack", "epochs": 1,
                             "batch_size": st.integers(1, 64), "cycle_epochs": st.integers(1, 3),
@@ -55,7 +56,9 @@ TINY: dict[str, dict] = {
 }
 # Examples per experiment: each may compile afresh (a new channel model, scheme, ...), so
 # they are few; hypothesis's first example is its simplest (lower bounds, first choices).
+# The three whose tiny run still compiles the whole link engine or trains 54 models get one.
 EXAMPLES = 2
+EXAMPLES_FOR = {"bler_offline": 1, "cqi_throughput": 1, "beam_train": 1}
 SIZE_WORDS = ("n_", "epochs", "steps", "width", "size", "samples", "periods", "every")
 
 
@@ -67,6 +70,10 @@ def _strategy(name: str, p):
     """A hypothesis strategy for one schema entry (see the module docstring)."""
     if p.choices is not None:
         return st.sampled_from(list(p.choices))
+    if p.kind == "path" and p.role in ("output", "dir"):
+        raise AssertionError(f"{name}: a path the run writes needs a temporary path in TINY")
+    if p.kind in ("str", "path"):  # free text checked by the experiment, an input: the default
+        return st.just(p.default)
     if p.kind == "bool":
         return st.booleans()
     if p.kind in ("int", "int_list"):
@@ -80,7 +87,7 @@ def _strategy(name: str, p):
         hi = p.hi if p.hi is not None else 1e6
         elem = st.floats(lo, hi, exclude_min=p.lo_open, allow_nan=False, allow_infinity=False)
     else:
-        raise AssertionError(f"{name}: a {p.kind} parameter needs an entry in TINY")
+        raise AssertionError(f"{name}: a {p.kind} parameter has no strategy")
     if p.kind.endswith("_list"):
         empty_ok = isinstance(p.default, tuple) and not p.default
         return st.lists(elem, min_size=0 if empty_ok else 1, max_size=3)
@@ -113,7 +120,7 @@ def test_valid_options_run_to_the_end(name):
         if k not in drawn:
             drawn[k] = _strategy(k, p)
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=EXAMPLES_FOR.get(name, EXAMPLES), deadline=None, derandomize=True, database=None,
               phases=(Phase.explicit, Phase.generate),  # no shrinking: every example is a full run
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     @given(st.fixed_dictionaries(drawn))
