@@ -75,14 +75,50 @@ def quantise(rsrp, chp: ChannelParams):
     return jnp.where(chp.quant_db > 0, jnp.round(rsrp / q) * q, rsrp)
 
 
-def measure(key, rsrp, chp: ChannelParams):
-    """Measured L1-RSRP [..., B]: Gaussian dB error (std meas_noise_db) then rounding to quant_db steps.
+def noise_per_re_dbm(chp: ChannelParams):
+    """Thermal noise in one resource element [dBm]: -174 dBm/Hz + 10 log10(SCS) + NF."""
+    return -174.0 + 10.0 * jnp.log10(chp.scs_khz * 1e3) + chp.noise_figure_db
 
-    ``key`` None skips the noise draw entirely (cheaper when meas_noise_db is known to be 0).
+
+def estimate_snr_db(rsrp, chp: ChannelParams):
+    """SNR [dB] of one L1-RSRP estimate from ``chp.n_re`` REs: per-RE RSRP over per-RE noise, plus the
+    averaging gain 10 log10(n_re). ``rsrp`` is on the carrier scale [dBm] (see ``ChannelParams``)."""
+    return rsrp - 10.0 * jnp.log10(chp.n_subcarriers) - noise_per_re_dbm(chp) + 10.0 * jnp.log10(chp.n_re)
+
+
+def add_thermal_noise(key, rsrp, chp: ChannelParams):
+    """Measured power [dBm] of each beam with thermal noise: 10 log10 |sqrt(P) + w|^2, w circular Gaussian
+    with the power of one estimate's noise (``estimate_snr_db``). The key is consumed (2 normals per beam)."""
+    n = jax.random.normal(key, (*rsrp.shape, 2)) * (1.0 / math.sqrt(2.0))
+    amp = jnp.power(10.0, estimate_snr_db(rsrp, chp) / 20.0)  # |signal| in units of the noise std
+    return rsrp - estimate_snr_db(rsrp, chp) + lin_to_db((amp + n[..., 0]) ** 2 + n[..., 1] ** 2)
+
+
+def report(rsrp, chp: ChannelParams):
+    """The L1-RSRP report [dBm]: without ``awgn`` rounding to quant_db steps on the carrier scale (the
+    reading before the noise model existed); with it clipping to the per-RE reporting range and rounding
+    to quant_db steps there (TS 38.133), returned on the carrier scale."""
+    if not chp.awgn:
+        return quantise(rsrp, chp)
+    sub_db = 10.0 * jnp.log10(chp.n_subcarriers)
+    per_re = jnp.clip(rsrp - sub_db, chp.report_min_dbm, chp.report_max_dbm)
+    return quantise(per_re, chp) + sub_db
+
+
+def measure(key, rsrp, chp: ChannelParams):
+    """Measured L1-RSRP [..., B]: thermal noise (``awgn``), Gaussian dB error (std meas_noise_db), then the
+    report (``report``). The key is consumed.
+
+    ``key`` None skips every draw (cheaper when there is no noise: awgn off and meas_noise_db = 0).
     """
     if key is None:
-        return quantise(rsrp, chp)
-    return quantise(rsrp + chp.meas_noise_db * jax.random.normal(key, rsrp.shape), chp)
+        if chp.awgn:
+            raise ValueError("measure: thermal noise (awgn) needs a key")
+        return report(rsrp, chp)
+    if chp.awgn:
+        k_awgn, key = jax.random.split(key)
+        rsrp = add_thermal_noise(k_awgn, rsrp, chp)
+    return report(rsrp + chp.meas_noise_db * jax.random.normal(key, rsrp.shape), chp)
 
 
 def draw_static(key, cfg: BeamConfig):

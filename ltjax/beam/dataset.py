@@ -1,6 +1,7 @@
 """Per-region beam-prediction datasets (paper Sec. IV-A): 6 regions x 10,000 locations + 5,000 for evaluation.
 
-Each sample is a static location drawn uniformly in its region (>= 10 m from the BS) with i.i.d. path
+Each sample is a static location drawn uniformly in its region (>= 10 m from the BS; the regions of
+``BeamConfig.geometry``) with i.i.d. path
 draws; it stores the true RSRP of all 64 Set A beams and the measured RSRP (noise/quantisation of
 ``ChannelParams``). A model's input is the measured RSRP of its Set B, normalised by the config's fixed
 affine map; its label is the argmax of the true Set A RSRP. The first 90 % of each region's training
@@ -16,7 +17,7 @@ from flax import struct
 
 from ltjax.beam.channel import beam_rsrp_dbm, draw_static, measure
 from ltjax.beam.config import BeamConfig, ChannelParams
-from ltjax.beam.geometry import sample_in_region
+from ltjax.beam.geometry import sample_region
 
 
 @struct.dataclass
@@ -42,7 +43,7 @@ class BeamData:
 def sample_one(key, region, cfg: BeamConfig, chp: ChannelParams):
     """(true [B], measured [B], pos [2]) of one random location of ``region``."""
     kp, kc, km = jax.random.split(key, 3)
-    pos = sample_in_region(kp, region, cfg.radius_m, cfg.min_dist_m)
+    pos = sample_region(kp, region, cfg)
     z, alpha = draw_static(kc, cfg)
     rsrp = beam_rsrp_dbm(cfg, chp, pos, z, alpha)
     return rsrp, measure(km, rsrp, chp), pos

@@ -1,9 +1,16 @@
-"""Cell geometry: flat-top hexagon, six azimuth regions, LOS angles, TR 38.901 array orientation.
+"""Cell geometry: flat-top hexagon or its 120-degree sector, six azimuth regions, LOS angles, TR 38.901
+array orientation.
 
 The BS is at (0, 0). A 2D point (x, y) [m] is inside the flat-top hexagon of circumradius R when
-|y| <= (sqrt(3)/2) R and sqrt(3)|x| + |y| <= sqrt(3) R. Region (dataset ID) r covers azimuths
-[60 r, 60 (r + 1)) degrees, measured counter-clockwise from +x; because the hexagon's vertices lie at
-multiples of 60 degrees, each region is exactly the equilateral triangle (0, V_r, V_{r+1}).
+|y| <= (sqrt(3)/2) R and sqrt(3)|x| + |y| <= sqrt(3) R. Two cell readings (``BeamConfig.geometry``):
+  * "hexagon": region (dataset ID) r covers azimuths [60 r, 60 (r + 1)) degrees, measured
+    counter-clockwise from +x; because the hexagon's vertices lie at multiples of 60 degrees, each region
+    is exactly the equilateral triangle (0, V_r, V_{r+1});
+  * "sector": the cell is the part of the hexagon with azimuth in [bearing - 60, bearing + 60] (the
+    120-degree sector served by a panel at that bearing, the first sector of a three-sector site) and
+    region r covers [bearing - 60 + 20 r, bearing - 40 + 20 r) degrees.
+The cell is an intersection of half-planes n . p <= c (``cell_edges``): the six hexagon edges, plus the
+two sector rays through the BS (c = 0); mobility reflects UEs off them.
 """
 
 from __future__ import annotations
@@ -14,6 +21,18 @@ import jax
 import jax.numpy as jnp
 
 SQRT3 = math.sqrt(3.0)
+
+
+def region_index(pos, cfg):
+    """Region index [...] int32 of positions [..., 2] [m] under ``cfg``'s geometry (``region_of`` for the
+    hexagon, bit-identical to it)."""
+    if cfg.geometry == "hexagon":
+        return region_of(pos, cfg.n_regions)
+    # azimuth relative to the bearing in [-180, 180): a point a rounding error outside either sector ray
+    # falls into the nearest edge region, not across the back of the cell.
+    rel = jnp.mod(jnp.degrees(jnp.arctan2(pos[..., 1], pos[..., 0])) - cfg.bearing_deg + 180.0, 360.0) - 180.0
+    r = jnp.floor((rel - cfg.region_start_deg + cfg.bearing_deg) / cfg.region_width_deg).astype(jnp.int32)
+    return jnp.clip(r, 0, cfg.n_regions - 1)
 
 
 def region_of(pos, n_regions: int = 6):
@@ -40,6 +59,49 @@ def inside_hexagon(pos, radius: float):
 
 # Outward unit normals of the six edges of a flat-top hexagon; every edge is at distance (sqrt3/2) R.
 HEX_NORMALS = tuple((math.cos(math.radians(30 + 60 * k)), math.sin(math.radians(30 + 60 * k))) for k in range(6))
+
+
+def cell_edges(cfg) -> tuple[tuple[float, float, float], ...]:
+    """Half-planes (n_x, n_y, c) whose intersection n . p <= c is the cell: the hexagon's six edges at the
+    apothem, and for the sector the two rays through the BS at bearing -/+ 60 deg (outward normals)."""
+    apothem = 0.5 * SQRT3 * cfg.radius_m
+    edges = tuple((nx, ny, apothem) for nx, ny in HEX_NORMALS)
+    if cfg.geometry == "sector":
+        lo, hi = math.radians(cfg.bearing_deg - 60.0), math.radians(cfg.bearing_deg + 60.0)
+        # outward normal of the ray at angle a: the ray's direction turned by -90 deg (lo) or +90 deg (hi)
+        edges += ((math.sin(lo), -math.cos(lo), 0.0), (-math.sin(hi), math.cos(hi), 0.0))
+    return edges
+
+
+def sample_in_wedge(key, az0_deg, width_deg: float, radius: float, min_dist: float, n_tries: int = 16):
+    """One uniform point of the wedge [az0, az0 + width] of the hexagon, at least ``min_dist`` from the BS.
+
+    Uniform in the disc sector of radius R (r = R sqrt(u)) and rejected outside the hexagon or closer than
+    ``min_dist``: the hexagon keeps >= 3/4 of any disc sector ((apothem / R)^2), so 16 tries all fail with
+    probability < 1e-9.
+
+    Args:
+      key: typed PRNG key (consumed).
+      az0_deg: [] start azimuth of the wedge [deg] (traced).
+    Returns:
+      [2] position [m].
+    """
+    uv = jax.random.uniform(key, (n_tries, 2))
+    rad = radius * jnp.sqrt(uv[:, 0])
+    az = jnp.radians(az0_deg + width_deg * uv[:, 1])
+    pts = jnp.stack([rad * jnp.cos(az), rad * jnp.sin(az)], axis=-1)
+    ok = inside_hexagon(pts, radius) & (rad >= min_dist)
+    return pts[jnp.argmax(ok)]
+
+
+def sample_region(key, region, cfg):
+    """One uniform location of region ``region`` ([] int) under ``cfg``'s geometry, >= min_dist_m from the
+    BS: the triangle sampler for the hexagon (bit-identical to before the sector existed), the wedge
+    sampler for the sector."""
+    if cfg.geometry == "hexagon":
+        return sample_in_region(key, region, cfg.radius_m, cfg.min_dist_m)
+    return sample_in_wedge(key, cfg.region_start_deg + cfg.region_width_deg * region, cfg.region_width_deg,
+                           cfg.radius_m, cfg.min_dist_m)
 
 
 def sample_in_region(key, region, radius: float, min_dist: float, n_tries: int = 8):

@@ -162,14 +162,19 @@ def evaluate(model: PaddedMLP, set_b_id, cfg: BeamConfig, ev: BeamData):
     return jnp.mean(e_rsrp(ev.rsrp, pred), -1), jnp.mean(top_k(logits, ev.label)[..., 0], -1)
 
 
-def evaluate_all(models: PaddedMLP, cfg: BeamConfig, ev: BeamData, n_model_ids: int = N_MODEL_IDS):
+def evaluate_all(models: PaddedMLP, cfg: BeamConfig, ev: BeamData, n_model_ids: int = N_MODEL_IDS,
+                 n_datasets: int | None = None):
     """``evaluate`` of every model of ``models`` [M]: (e_rsrp [M, R] dB, top1 [M, R]).
 
-    The models run one after another (``lax.map``), so only one model's activations [R, N, H] are live.
+    ``models`` is one family in its registry's flat order (``n_datasets`` dataset IDs per (Set B, model ID):
+    R, or 1 for pooled global models). The models run one after another (``lax.map``), so only one model's
+    activations [R, N, H] are live.
     """
+    n_d = cfg.n_regions if n_datasets is None else n_datasets
+
     def one(args):
         model, m = args
-        set_b_id, _, _ = unflat_id(m, n_model_ids, cfg.n_regions)
+        set_b_id, _, _ = unflat_id(m, n_model_ids, n_d)
         return evaluate(model, set_b_id, cfg, ev)
 
     return jax.lax.map(one, (models, jnp.arange(models.w_in.shape[0])))

@@ -1,9 +1,14 @@
-"""Spatially consistent UE trajectories inside the hexagonal cell.
+"""Spatially consistent UE trajectories inside the cell (the hexagon, or its 120-degree sector).
 
 Mobility model (our reading; the paper gives only 3 km/h and 20 ms): each UE starts uniformly in the
 cell (at least ``min_dist_m`` from the BS) with a uniform heading and moves in a straight line at constant
-speed, reflecting specularly off the hexagon's edges (a billiard), so it stays in the cell and crosses the
-60-degree region boundaries (83 m per 100 s against a 115 m cell radius).
+speed, reflecting specularly off the cell's edges (a billiard: the hexagon's edges, and for the sector
+also its two rays through the BS), so it stays in the cell and crosses region boundaries (83 m per 100 s
+against a 115 m cell radius).
+
+Common random numbers: the innovations of step t are drawn from fold_in(key, t) (``step_innovations``),
+so a UE's channel at step t depends only on its key and t, never on how the steps are grouped into LCM
+windows: every strategy, gamma and T_LCM sees the same channels.
 
 Spatial consistency (TR 38.901 7.6.3 in spirit): the LOS geometry is recomputed every step; the latent
 normals z of the Laplacian path offsets and a slow complex path gain g follow an AR(1) process in the
@@ -21,7 +26,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from ltjax.beam.config import BeamConfig, MobilityParams
-from ltjax.beam.geometry import HEX_NORMALS, SQRT3, sample_in_region
+from ltjax.beam.geometry import cell_edges, sample_in_region, sample_in_wedge
 
 
 @struct.dataclass
@@ -50,10 +55,17 @@ class UeState:
 
 
 def init_ue(key, cfg: BeamConfig) -> UeState:
-    """A UE uniform in the cell (regions have equal area), uniform heading, stationary small-scale state."""
+    """A UE uniform in the cell, uniform heading, stationary small-scale state. The key is consumed.
+
+    Hexagon: a uniform region (the six triangles have equal area), then a uniform point of it. Sector: a
+    uniform point of the 120-degree wedge (its 20-degree regions differ in area).
+    """
     kr, kp, kh, kz, kg, kph, ka = jax.random.split(key, 7)
-    region = jax.random.randint(kr, (), 0, cfg.n_regions)
-    pos = sample_in_region(kp, region, cfg.radius_m, cfg.min_dist_m)
+    if cfg.geometry == "hexagon":
+        region = jax.random.randint(kr, (), 0, cfg.n_regions)
+        pos = sample_in_region(kp, region, cfg.radius_m, cfg.min_dist_m)
+    else:
+        pos = sample_in_wedge(kp, jnp.float32(cfg.region_start_deg), 120.0, cfg.radius_m, cfg.min_dist_m)
     ang = jax.random.uniform(kh, (), maxval=2 * jnp.pi)
     ri = jax.random.normal(kg, (cfg.n_paths, 2)) / math.sqrt(2.0)
     return UeState(
@@ -66,12 +78,12 @@ def init_ue(key, cfg: BeamConfig) -> UeState:
     )
 
 
-def reflect(pos, heading, radius: float):
-    """Folds a position that crossed a hexagon edge back inside and mirrors the heading (billiard)."""
-    apothem = 0.5 * SQRT3 * radius
-    for nx, ny in HEX_NORMALS:
+def reflect(pos, heading, cfg: BeamConfig):
+    """Folds a position that crossed a cell edge (``geometry.cell_edges``) back inside and mirrors the
+    heading (billiard)."""
+    for nx, ny, c in cell_edges(cfg):
         n = jnp.array([nx, ny])
-        over = pos @ n - apothem
+        over = pos @ n - c
         hit = over > 0
         pos = jnp.where(hit, pos - 2.0 * over * n, pos)
         heading = jnp.where(hit & (heading @ n > 0), heading - 2.0 * (heading @ n) * n, heading)
@@ -86,7 +98,7 @@ def step_ue(normals, s: UeState, cfg: BeamConfig, mp: MobilityParams) -> UeState
         the caller for a whole window at once, which is much cheaper than one key per step.
     """
     dd = mp.speed_mps * mp.dt_s
-    pos, heading = reflect(s.pos + dd * s.heading, s.heading, cfg.radius_m)
+    pos, heading = reflect(s.pos + dd * s.heading, s.heading, cfg)
     rho = jnp.exp(-dd / mp.corr_dist_m)
     innov = jnp.sqrt(1.0 - rho ** 2)
     z = rho * s.z + innov * normals[:, :2]
@@ -98,9 +110,20 @@ def step_ue(normals, s: UeState, cfg: BeamConfig, mp: MobilityParams) -> UeState
     return s.replace(pos=pos, heading=heading, z=z, g=g, phase=phase)
 
 
+def step_innovations(key, t0, n_steps: int, cfg: BeamConfig):
+    """Innovations [T, L, 4] of steps t0 .. t0 + T - 1; step t's come from fold_in(key, t) alone.
+
+    Args:
+      key: the UE's innovation key (not consumed: any range of steps can be drawn again).
+      t0: [] int first step index (traced).
+    """
+    return jax.vmap(lambda t: jax.random.normal(jax.random.fold_in(key, t), (cfg.n_paths, 4)))(
+        t0 + jnp.arange(n_steps))
+
+
 def trajectory(key, s: UeState, cfg: BeamConfig, mp: MobilityParams, n_steps: int):
-    """``n_steps`` steps of one UE: (final state, positions [T, 2]). The key is consumed."""
-    normals = jax.random.normal(key, (n_steps, cfg.n_paths, 4))
+    """``n_steps`` steps of one UE: (final state, positions [T, 2]); step t uses ``step_innovations``."""
+    normals = step_innovations(key, 0, n_steps, cfg)
 
     def step(st, nz):
         st = step_ue(nz, st, cfg, mp)

@@ -44,8 +44,8 @@ def identity(cfg: BeamConfig, chp: ChannelParams, tc: TrainConfig, seed: int) ->
     cache was named with before ``ltjax.io.config_hash`` existed, so existing caches (the committed
     ``results/beam_models/b83873ab2ca67307``) keep their names and load without retraining.
     """
-    inputs = {"beam": cfg.as_dict(), "chan": {f.name: float(getattr(chp, f.name)) for f in dataclasses.fields(chp)},
-              "train": tc.as_dict(), "seed": seed, "version": CACHE_VERSION}
+    inputs = {"beam": cfg.as_dict(), "chan": chp.identity_dict(), "train": tc.as_dict(), "seed": seed,
+              "version": CACHE_VERSION}
     return legacy_config_hash(inputs, 16)
 
 
@@ -92,9 +92,10 @@ class ModelRegistry:
         return jax.tree_util.tree_map(lambda a: a[set_b_id, dataset_id], self.params[model_id])
 
     def keys(self):
-        """Every (Set B ID, model ID, dataset ID), in flat-index order."""
+        """Every (Set B ID, model ID, dataset ID) of the entry (Set B IDs from 0 within it; the one dataset
+        of pooled global models is 0), in flat-index order."""
         return [(s, m, d) for s in range(self.cfg.n_set_b) for m in range(len(self.tc.depths))
-                for d in range(self.cfg.n_regions)]
+                for d in range(self.tc.n_datasets(self.cfg))]
 
     def padded(self) -> PaddedMLP:
         """All models as one ``PaddedMLP`` [M] in flat-index order."""
@@ -135,8 +136,9 @@ class ModelRegistry:
                 tree = serialization.msgpack_restore(blob)
                 p = tree["params"]
                 shapes = [p[f"hidden_{i}"]["kernel"].shape for i in range(depth)] + [p["out"]["kernel"].shape]
-                want = [(cfg.n_set_b, cfg.n_regions, cfg.set_b_size if i == 0 else tc.width, tc.width)
-                        for i in range(depth)] + [(cfg.n_set_b, cfg.n_regions, tc.width, cfg.n_beams)]
+                n_d = tc.n_datasets(cfg)
+                want = [(cfg.n_set_b, n_d, cfg.set_b_size if i == 0 else tc.width, tc.width)
+                        for i in range(depth)] + [(cfg.n_set_b, n_d, tc.width, cfg.n_beams)]
                 if shapes != want or f"hidden_{depth}" in p:
                     raise ValueError(f"shapes {shapes} do not match the config ({want})")
             except Exception as e:  # noqa: BLE001 - msgpack/structure errors of a corrupted file

@@ -8,7 +8,12 @@ that epoch's minibatches; validation uses the 10 % split after the epoch.
 ``train_one`` trains ONE model: a ``lax.scan`` over epochs, each a ``lax.scan`` over minibatches.
 ``train_depth`` vmaps it over the 18 (Set B, dataset) models of one depth, which share shapes; an entry
 point jits it (``ltjax.experiments.beam_train``, the benchmark, tests). Model m's key is
-fold_in(key, m) with m the flat model index (``depth_keys``).
+fold_in(key, m) with m the flat model index (``depth_keys``; a family of Set B patterns whose first ID is
+``BeamConfig.set_b_first_id`` uses the flat indices of those IDs).
+
+``TrainConfig.pooled`` trains one *global* model per (Set B, model ID) on the training splits of all
+regions pooled (dataset ID "global"): the baseline that asks whether switching between regional models is
+needed at all. Its key is fold_in(key, GLOBAL_KEY_OFFSET + set_b_id * n_model_ids + model_id).
 
 Letters: N_tr / N_va training / validation samples of a model, S Set B beams, B Set A beams, E epochs,
 J the 18 models of one depth, j = set_b_id * R + dataset_id, R regions.
@@ -30,6 +35,7 @@ from ltjax.beam.inference import flat_id, model_inputs
 from ltjax.beam.metrics import top_k
 
 CURVE_NAMES = ("train_loss", "train_acc", "val_loss", "val_acc")
+GLOBAL_KEY_OFFSET = 100_000  # global models' keys lie above every regional flat index
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +49,7 @@ class TrainConfig:
       n_per_region: locations per region before the 9:1 split.
       val_frac: validation fraction.
       n_eval: locations of each region's evaluation set (model adaptation, Step 4).
+      pooled: train one global model per (Set B, model ID) on all regions' data pooled.
     """
 
     width: int = 64
@@ -53,14 +60,23 @@ class TrainConfig:
     n_per_region: int = 10_000
     val_frac: float = 0.1
     n_eval: int = 5_000
+    pooled: bool = False
 
     @property
     def n_val(self) -> int:
         return int(round(self.n_per_region * self.val_frac))
 
+    def n_datasets(self, cfg: BeamConfig) -> int:
+        """Dataset IDs per (Set B, model ID): one per region, or 1 for the pooled global models."""
+        return 1 if self.pooled else cfg.n_regions
+
     def as_dict(self) -> dict:
+        """JSON of the recipe (the cache identity hashes it); ``pooled`` appears only when set, so the
+        committed entries keep their identities."""
         d = dataclasses.asdict(self)
         d["depths"] = list(self.depths)
+        if not self.pooled:
+            del d["pooled"]
         return d
 
 
@@ -129,22 +145,32 @@ def train_depth(keys, x_tr, y_tr, x_va, y_va, depth: int, tc: TrainConfig):
 
 
 def split_inputs(cfg: BeamConfig, tc: TrainConfig, data: BeamData):
-    """Inputs/labels of the J = 18 (Set B, dataset) pairs, ordered j = set_b_id * R + dataset_id.
+    """Inputs/labels of the J = 18 (Set B, dataset) pairs, ordered j = set_b_id * R + dataset_id (or, with
+    ``tc.pooled``, of the J = 3 Set B patterns, each on every region's split pooled, region-major).
 
     Returns x_tr [J, N_tr, S], y_tr [J, N_tr], x_va [J, N_va, S], y_va [J, N_va].
     """
     n_tr = tc.n_per_region - tc.n_val
     xs = jnp.stack([model_inputs(cfg, data.meas, sb) for sb in range(cfg.n_set_b)])  # [3, R, N, S]
+    ys = jnp.broadcast_to(data.label, (cfg.n_set_b, *data.label.shape))           # [3, R, N]
+    if tc.pooled:
+        def pool(a):  # [3, R, n, ...] -> [3, R * n, ...]
+            return a.reshape(a.shape[0], -1, *a.shape[3:])
+        return pool(xs[:, :, :n_tr]), pool(ys[:, :, :n_tr]), pool(xs[:, :, n_tr:]), pool(ys[:, :, n_tr:])
     xs = xs.reshape(-1, *xs.shape[2:])
-    ys = jnp.tile(data.label, (cfg.n_set_b, 1))
+    ys = ys.reshape(-1, ys.shape[-1])
     return xs[:, :n_tr], ys[:, :n_tr], xs[:, n_tr:], ys[:, n_tr:]
 
 
 def depth_keys(key, cfg: BeamConfig, tc: TrainConfig, model_id: int):
     """[J] keys of the models of one model ID, in ``split_inputs`` order: model m gets fold_in(key, m)."""
-    ids = jnp.array([flat_id(sb, model_id, r, len(tc.depths), cfg.n_regions)
-                     for sb in range(cfg.n_set_b) for r in range(cfg.n_regions)])
-    return jax.vmap(lambda m: jax.random.fold_in(key, m))(ids)
+    n_mid = len(tc.depths)
+    set_b_ids = [cfg.set_b_first_id + sb for sb in range(cfg.n_set_b)]
+    if tc.pooled:
+        ids = [GLOBAL_KEY_OFFSET + sb * n_mid + model_id for sb in set_b_ids]
+    else:
+        ids = [flat_id(sb, model_id, r, n_mid, cfg.n_regions) for sb in set_b_ids for r in range(cfg.n_regions)]
+    return jax.vmap(lambda m: jax.random.fold_in(key, m))(jnp.array(ids))
 
 
 def registry_layout(cfg: BeamConfig, tc: TrainConfig, per_depth: list):
@@ -153,7 +179,7 @@ def registry_layout(cfg: BeamConfig, tc: TrainConfig, per_depth: list):
     Returns (params: model_id -> flax params with leaves [n_set_b, R, ...],
              curves: name -> [n_set_b, n_model_ids, R, E]).
     """
-    n_sb, n_r = cfg.n_set_b, cfg.n_regions
+    n_sb, n_r = cfg.n_set_b, tc.n_datasets(cfg)
     params = {}
     curves = {k: np.zeros((n_sb, len(tc.depths), n_r, tc.epochs), np.float32) for k in CURVE_NAMES}
     for mid, (p, c) in enumerate(per_depth):

@@ -10,6 +10,7 @@ does the same in its own module and declares it in the same entry-point group, o
 """
 
 from ltjax.experiments import (  # noqa: F401  (imported for their registrations)
+    beam_capacity,
     beam_train,
     bler_offline,
     cqi_throughput,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ltjax.io import atomic_write_text
-from ltjax.plotting.common import plt, read_series, save
+from ltjax.plotting.common import plt, read_csv, read_series, save
 
 
 def plot_beam_train(result_dir: Path) -> list[Path]:
@@ -42,4 +42,30 @@ def plot_beam_train(result_dir: Path) -> list[Path]:
     ax.set_ylabel("model m = (Set B ID * 3 + model ID) * 6 + dataset ID")
     fig.colorbar(im, ax=ax, label="Top-1 accuracy")
     out.append(save(fig, d / "accuracy_table.png"))
+    return out
+
+
+def plot_beam_capacity(result_dir: Path) -> list[Path]:
+    """Writes capacity.png: evaluation Top-1 against the hidden width per model ID, with the ceiling."""
+    d = Path(result_dir)
+    s = read_series(d)
+    out = []
+    for r in read_csv(d):
+        pre = f"p{int(r['point']):05d}/"
+        top1, widths, ceiling = s[pre + "top1"], s[pre + "widths_trained"], s[pre + "ceiling_top1"]
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for mid, marker in zip(range(top1.shape[1]), ("o", "s", "^")):
+            ax.plot(widths, 100 * top1[:, mid].mean(-1), marker=marker, label=f"model ID {mid} ({mid + 3} hidden layers)")
+        ax.axhline(100 * ceiling.mean(), color="k", ls="--", label="ceiling (larger model, more data)")
+        ax.axhline(100 * ceiling.mean() - 2, color="gray", ls=":", lw=1, label="ceiling - 2 points")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(widths)
+        ax.set_xticklabels([str(int(w)) for w in widths])
+        ax.minorticks_off()
+        ax.set_xlabel("hidden width")
+        ax.set_ylabel("evaluation Top-1 [%]")
+        ax.set_title(f"{r['geometry']}, {r['measurement']}: mean over the trained regions", fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+        out.append(save(fig, d / f"capacity_p{int(r['point'])}.png"))
     return out
