@@ -17,6 +17,7 @@ import sys
 from ltjax import __version__
 from ltjax.errors import (EXIT_EXECUTION, EXIT_INPUT, EXIT_NUMERICAL, EXIT_SIGINT, ExecutionError, InputError,
                           NumericalError, one_line)
+from ltjax.sweep.interrupts import handle_signals  # no JAX: the handlers are up before JAX loads
 
 EXECUTORS = ("inline", "submitit-local", "submitit-slurm", "ray")  # == ltjax.sweep.executors.EXECUTORS
 
@@ -245,8 +246,6 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:] if argv is None else list(argv)
         args = _build_parser().parse_args(argv)
         args.command_line = " ".join(["ltjax", *argv])
-        from ltjax.sweep.interrupts import handle_signals
-
         with handle_signals(KEPT.get(args.cmd, "nothing was written")):
             return _dispatch(args)
     except InputError as e:

@@ -5,12 +5,33 @@ Public API:
   load_sweep, parse_sweep, SweepConfig: sweep files.
   run_sweep: the runner.
   map_ues: run a per-UE kernel over U UEs, sharded over the local devices.
+
+The names are imported on first use (PEP 562), so that the ``ltjax`` command can install
+its signal handlers (``ltjax.sweep.interrupts``, which needs no JAX) before JAX is
+imported: a SIGTERM during start-up then ends the run like one at any later phase.
 """
 
-from ltjax.sweep.registry import Experiment, Param, all_experiments, get_experiment, register_experiment
-from ltjax.sweep.config import SweepConfig, load_sweep, parse_sweep
-from ltjax.batching import map_ues
-from ltjax.sweep.runner import run_sweep
+import importlib
 
-__all__ = ["Experiment", "Param", "SweepConfig", "all_experiments", "get_experiment", "load_sweep", "map_ues",
-           "parse_sweep", "register_experiment", "run_sweep"]
+_HOME = {
+    "Experiment": "ltjax.sweep.registry", "Param": "ltjax.sweep.registry",
+    "all_experiments": "ltjax.sweep.registry", "get_experiment": "ltjax.sweep.registry",
+    "register_experiment": "ltjax.sweep.registry",
+    "SweepConfig": "ltjax.sweep.config", "load_sweep": "ltjax.sweep.config", "parse_sweep": "ltjax.sweep.config",
+    "map_ues": "ltjax.batching",
+    "run_sweep": "ltjax.sweep.runner",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        value = getattr(importlib.import_module(_HOME[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ltjax.sweep' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HOME))

@@ -56,9 +56,9 @@ TINY: dict[str, dict] = {
 }
 # Examples per experiment: each may compile afresh (a new channel model, scheme, ...), so
 # they are few; hypothesis's first example is its simplest (lower bounds, first choices).
-# The three whose tiny run still compiles the whole link engine or trains 54 models get one.
+# The four whose tiny run still compiles the whole link engine or trains 54 models get one.
 EXAMPLES = 2
-EXAMPLES_FOR = {"bler_offline": 1, "cqi_throughput": 1, "beam_train": 1}
+EXAMPLES_FOR = {"bler_offline": 1, "cqi_throughput": 1, "beam_train": 1, "lighttune_bler_error": 1}
 SIZE_WORDS = ("n_", "epochs", "steps", "width", "size", "samples", "periods", "every")
 
 
