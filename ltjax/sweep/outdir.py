@@ -1,6 +1,6 @@
 """Where a sweep writes, what ltjax may replace there, and the lock that keeps runs apart.
 
-Beside a result directory ``<parent>/<name>`` the runner uses four names of its own::
+A result directory ``<parent>/<name>`` and the names the runner uses beside it::
 
     <name>/          the result: meta.json (the marker), data.csv, series.npz, plots
     .<name>.work/    chunk files of an unfinished run (resume) and manifest.json
@@ -15,7 +15,8 @@ keys ``experiment``, ``config_hash`` and ``ltjax_version`` (older results). ``--
 replaces such a directory or an empty one; it refuses, with a one-line
 :class:`~ltjax.errors.InputError` and before any compute, a file, a symbolic link, a
 directory without the marker, ``/``, the home directory, the current directory or any of
-its parents, a directory holding the sweep file, and the ltjax source tree.
+its parents, the directory of the sweep file or any of its parents, and the ltjax
+source tree.
 
 **The lock.** A run holds an advisory ``flock`` on ``.<name>.lock`` from before it writes
 anything until its result is in place, and removes the file while still holding it. A

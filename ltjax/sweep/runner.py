@@ -84,7 +84,7 @@ def output_dir(cfg: SweepConfig, out: str | Path | None = None) -> Path:
 
 def work_dir(out_dir: Path) -> Path:
     """The resumable per-chunk directory beside the result directory."""
-    return Path(out_dir).parent / f".{Path(out_dir).name}.work"
+    return outdir.OutputPaths(Path(out_dir), str(out_dir)).work
 
 
 def default_chunk_points(n_points: int) -> int:
