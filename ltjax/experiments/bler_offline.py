@@ -94,7 +94,7 @@ class BlerOfflineParams:
     lr: float = field(0.03, 'Adam learning rate (Table IV)', lo=0.0, hi=10.0, lo_open=True)
     eval_every: int = field(500, 'epochs per jitted chunk / training-curve row', lo=1, hi=10**6)
     cache_dir: str = field("results/.bler_offline.cache", 'where the dataset and model are written (dataset.npz, ff_model.msgpack + .json sidecars)', kind="path", role="dir")
-    reuse_dataset: str = field("results/bler_offline/dataset.npz", 'an existing dataset used instead of simulating when its config hash matches this run (missing or empty: not used)', kind="path", role="input")
+    reuse_dataset: str = field("results/bler_offline/dataset.npz", 'an existing dataset (.npz + .json sidecar), used instead of simulating when its config hash matches this run', kind="path", role="input")
 
 
 @register_experiment(

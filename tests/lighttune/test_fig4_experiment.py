@@ -65,7 +65,9 @@ def test_variants_see_identical_link_sequences(offline):
     # and it is exactly the link the follow-CQI gNB produces alone (UE u: fold_in(key, u), link fold_in(., 0))
     params = link_params_for_scenario("TDL-B50", 20.0, 30.0)
     alone = jax.jit(lambda k: run_ue(k, params, 3, follow_cqi))(jax.random.fold_in(jax.random.fold_in(key, 1), 0))
-    np.testing.assert_array_equal(np.asarray(alone.n_nack), np.round(o["bler"][1] * 160).astype(int))
+    np.testing.assert_array_equal(np.asarray(alone.bler), o["bler"][1])  # ACK/NACK counts: exact
+    # estimated features: float32 round-off only (a vmapped micro-batch vectorises differently)
+    np.testing.assert_allclose(np.asarray(alone.features), o["features"][1], rtol=1e-6)
 
 
 def test_lighttune_bler_error_end_to_end(offline, tmp_path):
