@@ -58,6 +58,9 @@ def plot_beam_capacity(result_dir: Path) -> list[Path]:
             ax.plot(widths, 100 * top1[:, mid].mean(-1), marker=marker, label=f"model ID {mid} ({mid + 3} hidden layers)")
         ax.axhline(100 * ceiling.mean(), color="k", ls="--", label="ceiling (larger model, more data)")
         ax.axhline(100 * ceiling.mean() - 2, color="gray", ls=":", lw=1, label="ceiling - 2 points")
+        if pre + "control_top1" in s:
+            ax.axhline(100 * s[pre + "control_top1"].mean(), color="m", ls="-.",
+                       label=f"ceiling recipe at width {int(r['control_width'])} (data control)")
         ax.set_xscale("log", base=2)
         ax.set_xticks(widths)
         ax.set_xticklabels([str(int(w)) for w in widths])
