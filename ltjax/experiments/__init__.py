@@ -16,6 +16,7 @@ from ltjax.experiments import (  # noqa: F401  (imported for their registrations
     cqi_throughput,
     demo,
     lcm_adaptation,
+    lcm_beyond,
     lighttune_bler_error,
     link_bler_curves,
     ml_baseline_offline,

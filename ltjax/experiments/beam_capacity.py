@@ -44,12 +44,15 @@ class BeamCapacityParams(BeamReadingParams):
     model_seed: int = field(0, 'seed of the datasets and models (the pool\'s)', lo=0, hi=2**31 - 1)
     widths: tuple[int, ...] = field((64, 128, 256), 'hidden widths to train', kind="int_list", lo=1, hi=4096)
     epochs: int = field(30, 'epochs of the width models', lo=1, hi=1000)
+    n_per_region: int = field(10_000, 'training locations per region (9:1 split) of the width models', lo=100,
+                              hi=10**6)
+    n_eval: int = field(5_000, 'evaluation-set locations per region', lo=10, hi=10**6)
     set_b_ids: tuple[int, ...] = field((0,), 'Set B patterns (of the spread design) to train', kind="int_list",
                                        lo=0, hi=2)
     regions: tuple[int, ...] = field((0, 3), 'regions (dataset IDs) to train', kind="int_list", lo=0, hi=5)
     ceiling_width: int = field(512, 'hidden width of the ceiling model', lo=1, hi=8192)
     ceiling_depth: int = field(5, 'hidden layers of the ceiling model', lo=1, hi=16)
-    ceiling_data: int = field(10, 'training data of the ceiling model, in multiples of 10,000 per region', lo=1,
+    ceiling_data: int = field(10, 'training data of the ceiling model, in multiples of n_per_region', lo=1,
                               hi=100)
     ceiling_epochs: int = field(10, 'epochs of the ceiling model', lo=1, hi=1000)
     control_width: int = field(64, 'width of the data control: the ceiling recipe at this width', lo=1, hi=8192)
@@ -79,7 +82,7 @@ def _train_eval(key, cfg, chp, tc: TrainConfig, depth: int, model_id: int, train
 )
 def beam_capacity(key, p):
     cfg, chp = reading_config(p.geometry, "spread"), MEASUREMENTS[p.measurement]
-    base = TrainConfig(epochs=p.epochs)
+    base = TrainConfig(epochs=p.epochs, n_per_region=p.n_per_region, n_eval=p.n_eval)
     train, ev = datasets(p.model_seed, cfg, chp, base)
     root = jax.random.fold_in(jax.random.key(p.model_seed), 2)  # the pool's training key
     top1 = np.zeros((len(p.widths), len(base.depths), len(p.set_b_ids) * len(p.regions)))

@@ -1,7 +1,12 @@
-"""Message and strategy codes of the model-adaptation procedure (paper Sec. III-C, Fig. 3).
+"""Message, strategy and reading codes of the model-adaptation procedure (paper Sec. III-C, Fig. 3).
 
-A triggered adaptation occupies the first five steps of the next LCM window, one message per step, in
-this order; the UE uses legacy beam management (strongest measured Set B beam) during those steps.
+A triggered adaptation sends these five messages in order, starting with the first step of the next LCM
+window; message i arrives i x latency after the start, and the UE uses legacy beam management (strongest
+measured Set B beam) until the step in which the activation (message 5) arrives. With the default latency
+of one 20 ms step per message that is the first five steps of the next window, one message per step.
+
+The lane codes below are traced integers of ``ltjax.lcm.engine.LcmParams``: lanes that differ only in
+them share one channel simulation (common random numbers).
 """
 
 NONE = 0
@@ -14,7 +19,31 @@ N_MESSAGES = 5
 NAMES = {NONE: "none", 1: "ModelAdaptationRequest", 2: "ModelAdaptationResponse", 3: "ModelAdaptationInformation",
          4: "ModelActivationRequest", 5: "ModelAdaptationActivation"}
 
+# Strategies.
 NON_LCM = 0       # the initial model forever
-ONLY_DATASET = 1  # on degradation switch to the current region's dataset-ID model (same Set B and model ID)
+ONLY_DATASET = 1  # on degradation switch to a model of the current region's dataset ID, no signalling
 PROPOSED = 2      # on degradation run Steps 1-5 and activate the best recommended model
-STRATEGIES = {"non_lcm": NON_LCM, "only_dataset_id": ONLY_DATASET, "proposed": PROPOSED}
+GLOBAL = 3        # one global model trained on every region's data, never switched (beyond the paper)
+STRATEGIES = {"non_lcm": NON_LCM, "only_dataset_id": ONLY_DATASET, "proposed": PROPOSED, "global": GLOBAL}
+
+# Initial model of a regional strategy (the paper's "initially selected model").
+INIT_BEST = 0     # lowest evaluation-table e_RSRP among the initial region's models
+INIT_DEFAULT = 1  # the UE's default functionality: lowest Set B ID, model ID 0, the initial region's dataset ID
+INIT_RANDOM = 2   # uniform among the initial region's models
+INITIAL = {"best": INIT_BEST, "default": INIT_DEFAULT, "random": INIT_RANDOM}
+
+# What "only dataset ID" switches to on a trigger.
+OD_KEEP_IDS = 0   # same Set B ID and model ID, the current region's dataset ID
+OD_RANDOM = 1     # uniform among the current region's models
+ONLY_DATASET_CHOICES = {"keep_ids": OD_KEEP_IDS, "random": OD_RANDOM}
+
+# What triggers the proposed adaptation.
+TRIGGER_E_RSRP = 0      # the e_RSRP degradation test only
+TRIGGER_E_OR_REGION = 1  # also (proactively) when the network signals that the UE left its model's region
+TRIGGERS = {"e_rsrp": TRIGGER_E_RSRP, "e_rsrp_or_region": TRIGGER_E_OR_REGION}
+
+# How the monitored e_RSRP is obtained.
+MONITOR_GENIE = 0       # the true e_RSRP of every step (all 64 beams known every 20 ms)
+MONITOR_FULL_SWEEP = 1  # one full Set A sweep at the last step of each window: max(meas) - meas[predicted]
+MONITOR_TOPK_SWEEP = 2  # every step the K most likely beams are measured: max over them - meas[predicted]
+MONITORS = {"genie": MONITOR_GENIE, "full_sweep": MONITOR_FULL_SWEEP, "topk_sweep": MONITOR_TOPK_SWEEP}
