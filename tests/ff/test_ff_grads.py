@@ -140,9 +140,10 @@ def test_inputs_detached_between_layers(x64):
 
 def test_local_grads_jit_equals_no_jit():
     """The closed-form gradients (the runtime path of Alg. 1, line 6), jitted and eagerly."""
-    params, x_pos, x_neg = _inputs(jax.random.key(9), [13, 32, 32], 1, 1, "append", False)
-    params = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), params)
-    x_pos, x_neg = x_pos.astype(jnp.float32), x_neg.astype(jnp.float32)
+    k_p, k_x = jax.random.split(jax.random.key(9))
+    params = [dict(lay, b=lay["b"] + 0.5) for lay in ff.init(k_p, [13, 32, 32])]  # float32, units alive
+    x = jax.random.normal(k_x, (2, 12))
+    x_pos, x_neg = ff.append_label(x[:1], jnp.array([0.2])), ff.append_label(x[1:], jnp.array([0.7]))
     got = _closed_form(params, x_pos, x_neg, 9.0, loss="quadratic", normalize=True, goodness="mean")
     with jax.disable_jit():
         want = ff.local_grads(params, x_pos, x_neg, 9.0, loss="quadratic", normalize=True, goodness="mean")
