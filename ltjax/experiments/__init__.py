@@ -17,6 +17,7 @@ from ltjax.experiments import (  # noqa: F401  (imported for their registrations
     demo,
     lcm_adaptation,
     lcm_beyond,
+    ldpc_bler,
     lighttune_bler_error,
     link_bler_curves,
     ml_baseline_offline,

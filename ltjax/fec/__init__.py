@@ -17,7 +17,8 @@ from ltjax.fec.decoders import (DecodeResult, decode_flooding, decode_flooding_b
                                 decode_layered, decode_layered_batch)
 from ltjax.fec.dlsch import (DecoderConfig, TbCodingConfig, TbDecodeResult, code_block_llrs,
                              decode_code_blocks, tb_check, tb_decode, tb_decode_batch, tb_encode)
-from ltjax.fec.ldpc import LdpcCode, encode, encode_full, syndrome
+from ltjax.fec.ldpc import (DecodingGraph, LdpcCode, decoding_graph, encode, encode_full,
+                            rows_for_sent_bits, syndrome)
 from ltjax.fec.ratematch import (RateMatchConfig, code_block_e, k0, n_cb_lbrm, rate_match,
                                  rate_recover)
 from ltjax.fec.segmentation import (CodeBlockSegmentation, code_block_segmentation, desegment,
@@ -25,10 +26,11 @@ from ltjax.fec.segmentation import (CodeBlockSegmentation, code_block_segmentati
 
 __all__ = [
     "LIFTING_SETS", "LIFTING_SIZES", "CodeBlockSegmentation", "DecodeResult", "DecoderConfig",
+    "DecodingGraph",
     "LdpcCode", "RateMatchConfig", "TbCodingConfig", "TbDecodeResult", "base_graph",
     "code_block_e", "code_block_llrs", "code_block_segmentation", "crc_attach", "crc_check",
     "crc_parity", "decode_code_blocks", "decode_flooding", "decode_flooding_batch",
-    "decode_layered", "decode_layered_batch", "desegment", "encode", "encode_full", "k0",
-    "n_cb_lbrm", "rate_match", "rate_recover", "segment", "select_base_graph", "set_index",
+    "decode_layered", "decode_layered_batch", "decoding_graph", "desegment", "encode", "encode_full", "k0",
+    "n_cb_lbrm", "rate_match", "rate_recover", "rows_for_sent_bits", "segment", "select_base_graph", "set_index",
     "syndrome", "tb_check", "tb_crc_poly", "tb_decode", "tb_decode_batch", "tb_encode",
 ]

@@ -27,7 +27,7 @@ import numpy as np
 
 from ltjax.fec.crc import crc_attach, crc_check, crc_length
 from ltjax.fec.decoders import DecodeResult, decode_flooding_batch, decode_layered_batch
-from ltjax.fec.ldpc import LdpcCode, encode
+from ltjax.fec.ldpc import LdpcCode, encode, rows_for_sent_bits
 from ltjax.fec.ratematch import (FILLER_LLR, RateMatchConfig, code_block_e, n_cb_lbrm,
                                  rate_match_indices)
 from ltjax.fec.segmentation import (CodeBlockSegmentation, code_block_segmentation, desegment,
@@ -94,6 +94,14 @@ class TbCodingConfig:
                                qm=self.qm, rv=self.rv, n_cb=ncb)
 
     @property
+    def decoder_rows(self) -> int:
+        """Base rows the decoder needs: up to the last extension parity column any code block
+        sent (``ltjax.fec.ldpc.rows_for_sent_bits``)."""
+        s = self.segmentation
+        return max(rows_for_sent_bits(s.bg, s.z, rate_match_indices(self.rate_match_config(r)))
+                   for r in range(s.n_cb))
+
+    @property
     def effective_rate(self) -> float:
         """A / G: information bits per coded bit actually sent."""
         return self.tbs / self.g_bits
@@ -156,11 +164,18 @@ class DecoderConfig:
       kind: "layered" (normalised / offset min-sum) or "flooding" (sum-product BP).
       max_iter: largest number of iterations.
       early_stop: stop at a zero syndrome (while loop) or run a masked scan (differentiable).
+      prune: decode only the base rows whose extension parity bits were sent
+        (``TbCodingConfig.decoder_rows``), several times faster at high code rates. For
+        the layered decoder each iteration gives exactly the full graph's decisions; the
+        zero-syndrome stop can come earlier (the full graph also waits for the unsent
+        parity bits' hard decisions to agree). False runs every row (the behaviour before
+        pruning existed).
     """
 
     kind: str = "layered"
     max_iter: int = 20
     early_stop: bool = True
+    prune: bool = True
 
     def __post_init__(self):
         if self.kind not in ("layered", "flooding"):
@@ -199,9 +214,10 @@ def decode_code_blocks(cfg: TbCodingConfig, cb_llr, dec: DecoderConfig = Decoder
                        alpha=0.75, beta=0.0) -> DecodeResult:
     """Decodes X code blocks of this TB's code at once: cb_llr [X, N] -> DecodeResult [X]."""
     code = cfg.code
+    n_rows = cfg.decoder_rows if dec.prune else None
     if dec.kind == "layered":
-        return decode_layered_batch(code, cb_llr, alpha, beta, dec.max_iter, dec.early_stop)
-    return decode_flooding_batch(code, cb_llr, dec.max_iter, dec.early_stop)
+        return decode_layered_batch(code, cb_llr, alpha, beta, dec.max_iter, dec.early_stop, n_rows)
+    return decode_flooding_batch(code, cb_llr, dec.max_iter, dec.early_stop, n_rows)
 
 
 def tb_check(cfg: TbCodingConfig, cb_bits, n_iter) -> TbDecodeResult:

@@ -97,6 +97,10 @@ class LdpcCode:
         """The lifted edge representation (numpy, built once per (bg, Z))."""
         return lifted_graph(self.bg, self.z)
 
+    def decoding_graph(self, n_rows: int | None = None) -> "DecodingGraph":
+        """The checks of base rows 0..n_rows-1 (None: all), see ``DecodingGraph``."""
+        return decoding_graph(self.bg, self.z, n_rows)
+
 
 @dataclasses.dataclass(frozen=True)
 class LiftedGraph:
@@ -140,17 +144,7 @@ def lifted_graph(bg: int, z: int) -> LiftedGraph:
     zz = np.arange(z, dtype=np.int32)
     var_idx = (cols[:, None] * z + (zz[None, :] + shifts[:, None]) % z).astype(np.int32)
 
-    layers = []
-    for start, stop in _layer_runs(np.bincount(rows, minlength=m)):
-        d_run = int(np.bincount(rows, minlength=m)[start:stop].max())
-        idx = np.full((stop - start, d_run, z), nb * z, np.int32)
-        mask = np.zeros((stop - start, d_run), bool)
-        for i in range(start, stop):
-            e = np.nonzero(rows == i)[0]
-            idx[i - start, :e.size] = var_idx[e]
-            mask[i - start, :e.size] = True
-        layers.append((idx, mask))
-
+    layers = _layers(rows, var_idx, m, nb * z)
     core_b, core_steps = _core_structure(rows, cols, shifts, kb, z)
     # Rows >= 4: exactly one extension parity column Kb + i with shift 0 (checked here).
     for i in range(N_CORE, m):
@@ -165,6 +159,77 @@ def lifted_graph(bg: int, z: int) -> LiftedGraph:
     return LiftedGraph(rows=rows, cols=cols, shifts=shifts, var_idx=var_idx,
                        layers=tuple(layers), info_edges=info_edges,
                        core_b=core_b, core_steps=core_steps, ext_edges=ext_edges)
+
+
+def _layers(rows: np.ndarray, var_idx: np.ndarray, m: int, pad: int) -> tuple:
+    """Rows 0..m-1 grouped into runs for layered decoding (see ``LiftedGraph.layers``)."""
+    deg = np.bincount(rows, minlength=m)[:m]
+    layers = []
+    for start, stop in _layer_runs(deg):
+        idx = np.full((stop - start, int(deg[start:stop].max()), var_idx.shape[1]), pad, np.int32)
+        mask = np.zeros(idx.shape[:2], bool)
+        for i in range(start, stop):
+            e = np.nonzero(rows == i)[0]
+            idx[i - start, :e.size] = var_idx[e]
+            mask[i - start, :e.size] = True
+        layers.append((idx, mask))
+    return tuple(layers)
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodingGraph:
+    """The checks a decoder runs: base rows 0..n_rows-1 of the lifted graph (numpy).
+
+    Rows i >= 4 of an NR base graph each own one extension parity bit, column Kb + i, that
+    no other row has. When rate matching never sent that bit its LLR is 0 for good, so the
+    row's messages to every other bit are 0 (min-sum: exactly; sum-product: phi of the
+    clipped magnitude, below 1e-6) and the row can be dropped: the decoder runs the
+    remaining rows only (TS 38.212 rate matching reads the buffer from k0, so at rv 0 the
+    unsent extension bits are a suffix). A hard decision that satisfies the kept rows is a
+    code word once those private parity bits are filled in, so the zero-syndrome stop is
+    the same test.
+
+    Attributes:
+      n_rows: base rows kept (4..M).
+      rows: int32 [D'] base row of each kept entry.
+      var_idx: int32 [D', Z] code-word position of each edge (as ``LiftedGraph.var_idx``).
+      layers: the kept rows as runs for layered decoding (as ``LiftedGraph.layers``).
+    """
+
+    n_rows: int
+    rows: np.ndarray
+    var_idx: np.ndarray
+    layers: tuple
+
+
+@functools.lru_cache(maxsize=256)
+def decoding_graph(bg: int, z: int, n_rows: int | None = None) -> DecodingGraph:
+    """``DecodingGraph`` of base rows 0..n_rows-1 (None: all M rows) at lifting size ``z``."""
+    g = lifted_graph(bg, z)
+    m, nb, _ = BG_DIMS[bg]
+    n = m if n_rows is None else int(n_rows)
+    if not N_CORE <= n <= m:
+        raise ValueError(f"decoder rows must be in [{N_CORE}, {m}] for BG{bg}, got {n_rows!r}")
+    if n == m:
+        return DecodingGraph(n_rows=m, rows=g.rows, var_idx=g.var_idx, layers=g.layers)
+    keep = g.rows < n
+    return DecodingGraph(n_rows=n, rows=g.rows[keep], var_idx=g.var_idx[keep],
+                         layers=_layers(g.rows[keep], g.var_idx[keep], n, nb * z))
+
+
+def rows_for_sent_bits(bg: int, z: int, sent) -> int:
+    """Base rows a decoder needs when only the positions ``sent`` of d [N] were transmitted.
+
+    Row i >= 4 is needed while its extension parity column Kb + i, i.e. d positions
+    [(Kb + i - 2) Z, (Kb + i - 1) Z), holds a sent bit; rows past the last such column
+    are dropped (the core rows 0..3 always stay).
+    """
+    m, _, kb = BG_DIMS[bg]
+    sent = np.asarray(sent)
+    if sent.size == 0:
+        return m
+    last_col = int(sent.max()) // z + 2  # d_p is code-word bit p + 2 Z
+    return int(min(max(last_col - kb + 1, N_CORE), m))
 
 
 def _layer_runs(deg: np.ndarray, run_cost: int = 16) -> list[tuple[int, int]]:

@@ -10,15 +10,15 @@ from ltjax.linklevel.chain import (LinkConfig, TbResult, awgn_llr, channel_llr,
                                    code_block_link_config, mcs_link_config, mcs_n_prb_for_tbs,
                                    simulate_tb, simulate_tb_awgn, simulate_tbs,
                                    simulate_tbs_awgn, transmit)
-from ltjax.linklevel.curves import (BlerCurve, awgn_batch_fn, bler_curve, channel_batch_fn,
-                                    wilson_interval)
+from ltjax.linklevel.curves import (BlerCurve, adaptive_bler_curve, awgn_batch_fn, bler_curve,
+                                    bler_point, channel_batch_fn, wilson_interval)
 from ltjax.linklevel.mimo import effective_channel, layer_demap, layer_map, lmmse_equalize
 from ltjax.linklevel.modulation import constellation, demap, modulate, pam_levels
 
 __all__ = [
-    "BlerCurve", "LinkConfig", "TbResult", "awgn_batch_fn", "awgn_llr", "bler_curve",
-    "channel_batch_fn", "channel_llr", "code_block_link_config", "constellation", "demap",
-    "effective_channel", "layer_demap", "layer_map", "lmmse_equalize", "mcs_link_config",
-    "mcs_n_prb_for_tbs", "modulate", "pam_levels", "simulate_tb", "simulate_tb_awgn",
-    "simulate_tbs", "simulate_tbs_awgn", "transmit", "wilson_interval",
+    "BlerCurve", "LinkConfig", "TbResult", "adaptive_bler_curve", "awgn_batch_fn", "awgn_llr",
+    "bler_curve", "bler_point", "channel_batch_fn", "channel_llr", "code_block_link_config",
+    "constellation", "demap", "effective_channel", "layer_demap", "layer_map", "lmmse_equalize",
+    "mcs_link_config", "mcs_n_prb_for_tbs", "modulate", "pam_levels", "simulate_tb",
+    "simulate_tb_awgn", "simulate_tbs", "simulate_tbs_awgn", "transmit", "wilson_interval",
 ]

@@ -128,3 +128,59 @@ def test_gradient_wrt_normalisation_factor():
     # Central difference (min-sum is piecewise linear in alpha: a loose check).
     fd = (float(val_grad(0.75 + 1e-3)[0]) - float(val_grad(0.75 - 1e-3)[0])) / 2e-3
     np.testing.assert_allclose(float(grad), fd, rtol=0.2, atol=1e-3)
+
+
+def test_pruned_graph_gives_the_full_graphs_decisions():
+    # A high-rate code block: rate matching sends the systematic and core columns and only the
+    # first extension parity columns, so most rows of BG2 can be dropped.
+    from ltjax.fec import TbCodingConfig, code_block_llrs, tb_encode
+    from ltjax.fec.ldpc import decoding_graph, rows_for_sent_bits
+    from ltjax.fec.ratematch import rate_match_indices
+
+    cfg = TbCodingConfig(tbs=240, g_bits=2 * 200, qm=2, rate=0.64)  # BG2, Z = 26, E = 400
+    code = cfg.code
+    rows = cfg.decoder_rows
+    sent = rate_match_indices(cfg.rate_match_config(0))
+    last_col = (sent.max() + 2 * code.z) // code.z
+    assert rows == last_col - code.n_sys + 1 == rows_for_sent_bits(2, code.z, sent) and 4 <= rows < 42
+    g = decoding_graph(2, code.z, rows)
+    assert g.rows.max() == rows - 1 and sum(int(m.sum()) for _, m in g.layers) == g.rows.size
+    with pytest.raises(ValueError):
+        decoding_graph(2, code.z, 3)
+    a = jax.random.bernoulli(jax.random.key(8), 0.5, (B, cfg.tbs)).astype(jnp.int8)
+    f = jax.jit(jax.vmap(lambda x: tb_encode(cfg, x)))(a)
+    noise = jax.random.normal(jax.random.key(9), f.shape)
+    llr = 2.0 * ((1.0 - 2.0 * f) + 0.8 * noise) / 0.64  # BPSK-like LLRs, noisy enough to fail some
+    cb = jax.vmap(lambda l: code_block_llrs(cfg, l))(llr)[:, 0]
+    kept = (code.n_sys + rows) * code.z
+
+    @jax.jit
+    def both(cb):
+        return [decode_layered_batch(code, cb, max_iter=12, early_stop=es, n_rows=n)
+                for es in (False, True) for n in (None, rows)]
+
+    scan_full, scan_pruned, while_full, while_pruned = both(cb)
+    # Fixed iterations: the dropped rows' messages are exactly 0, so every kept LLR is the same.
+    assert np.array_equal(np.asarray(scan_full.bits), np.asarray(scan_pruned.bits))
+    assert np.array_equal(np.asarray(scan_full.llr[:, :kept]), np.asarray(scan_pruned.llr[:, :kept]))
+    # Early stop: the pruned graph stops no later (its zero syndrome is a code word's).
+    assert np.all(np.asarray(while_pruned.n_iter) <= np.asarray(while_full.n_iter))
+    ok = np.asarray(while_full.parity_ok)
+    assert 0 < ok.sum() < B  # both outcomes occur
+    assert np.array_equal(np.asarray(while_pruned.bits)[ok], np.asarray(while_full.bits)[ok])
+
+
+def test_decoders_jit_equals_no_jit():
+    # The smallest code and its 4 core rows (n_rows=4), so that eager decoding stays fast
+    # (every primitive compiles on its own without jit; the flooding decoder's jitted form is
+    # checked against the layered one's decisions above).
+    code = LdpcCode(2, 2)
+    c, d = _words(code, 10)
+    llr = _bpsk_llr(d[:4], -2.0, 11)
+    for fn in (lambda l: decode_layered_batch(code, l, max_iter=2, n_rows=4),):
+        jitted = jax.jit(fn)(llr)
+        with jax.disable_jit():
+            eager = fn(llr)
+        assert np.array_equal(np.asarray(jitted.bits), np.asarray(eager.bits))
+        assert np.array_equal(np.asarray(jitted.n_iter), np.asarray(eager.n_iter))
+        np.testing.assert_allclose(np.asarray(jitted.llr), np.asarray(eager.llr), rtol=1e-5, atol=1e-5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ltjax.fec import (LdpcCode, RateMatchConfig, TbCodingConfig, code_block_e, code_block_llrs,
-                       encode, encode_full, k0, n_cb_lbrm, rate_match, rate_recover, syndrome)
+                       encode, encode_full, k0, n_cb_lbrm, rate_match, rate_recover, syndrome, tb_encode)
 from ltjax.fec.ratematch import FILLER_LLR, rate_match_indices
 
 MOD = {2: "QPSK", 4: "16QAM", 6: "64QAM", 8: "256QAM"}
@@ -127,3 +127,16 @@ def test_code_block_e_5_4_2_1():
     # G / (N_L Qm) = 101 symbol groups over C = 3: r <= 3 - mod(101, 3) - 1 = 0 gets 33, the rest 34.
     e = code_block_e(101 * 4 * 2, 3, 4, n_layers=2)
     assert e == (264, 272, 272) and sum(e) == 808
+
+
+def test_tb_encoder_jit_equals_no_jit():
+    # CRC, segmentation with filler bits, LDPC encoding and rate matching with repetition.
+    cfg = TbCodingConfig(tbs=40, g_bits=2 * 300, qm=2, rate=0.2)
+    a = np.random.default_rng(1).integers(0, 2, cfg.tbs)
+    jitted = jax.jit(lambda x: tb_encode(cfg, x))(a)
+    with jax.disable_jit():
+        eager = tb_encode(cfg, a)
+        llr = code_block_llrs(cfg, 1.0 - 2.0 * np.asarray(eager, np.float32))
+    assert np.array_equal(np.asarray(jitted), np.asarray(eager))
+    np.testing.assert_array_equal(np.asarray(jax.jit(lambda l: code_block_llrs(cfg, l))(
+        1.0 - 2.0 * np.asarray(eager, np.float32))), np.asarray(llr))

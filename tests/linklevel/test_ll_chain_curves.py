@@ -2,6 +2,7 @@
 
 import functools
 import math
+import statistics
 
 import jax
 import jax.numpy as jnp
@@ -9,8 +10,8 @@ import numpy as np
 import pytest
 
 from ltjax.fec import DecoderConfig, TbCodingConfig, tb_decode, tb_encode
-from ltjax.linklevel import (LinkConfig, awgn_batch_fn, bler_curve, channel_batch_fn,
-                             code_block_link_config, lmmse_equalize, mcs_link_config,
+from ltjax.linklevel import (LinkConfig, TbResult, adaptive_bler_curve, awgn_batch_fn, bler_curve,
+                             channel_batch_fn, code_block_link_config, lmmse_equalize, mcs_link_config,
                              wilson_interval)
 from ltjax.linklevel.mimo import effective_channel
 from ltjax.phy.sinr import lmmse_sinr
@@ -102,26 +103,88 @@ def test_wilson_interval():
     assert np.all(lo <= np.array([0.1, 1.0])) and np.all(hi >= np.array([0.1, 1.0]))
 
 
-def test_tiny_bler_curve_stop_rule_and_reproducibility():
+def _synthetic_batch_fn(snr10_db=1.0, probit_slope=-2.0):
+    """A batch function with a known BLER curve, Phi(z10 + slope (snr - snr10)), no decoding."""
+    z10 = statistics.NormalDist().inv_cdf(0.1)
+
+    @jax.jit
+    def fn(keys, snr_db):
+        p = jax.scipy.stats.norm.cdf(z10 + probit_slope * (snr_db - snr10_db))
+        u = jax.vmap(lambda k: jax.random.uniform(k))(keys)
+        err = u < p
+        return TbResult(error=err, crc_ok=~err, bit_errors=err.astype(jnp.int32),
+                        n_iter=jnp.where(err, 20.0, 5.0), sinr_db=jnp.broadcast_to(snr_db, keys.shape))
+
+    return fn
+
+
+def test_bler_curve_stop_rule_and_reproducibility():
+    fn = _synthetic_batch_fn()
+    kw = dict(batch=B, min_errors=12, max_blocks=96)
+    curve = bler_curve(jax.random.key(3), fn, [-3.0, 1.0, 6.0], **kw)
+    assert np.all((curve.n_errors >= 12) | (curve.n_blocks >= 96))
+    assert np.all(curve.n_blocks % B == 0) and np.all(curve.n_blocks <= 96)
+    assert curve.bler[0] > 0.5 and curve.n_errors[2] == 0
+    assert np.all(curve.ci_low <= curve.bler) and np.all(curve.bler <= curve.ci_high)
+    np.testing.assert_allclose(curve.mean_iter, 5.0 + 15.0 * curve.bler)
+    again = bler_curve(jax.random.key(3), fn, [-3.0, 1.0, 6.0], **kw)
+    assert np.array_equal(again.n_errors, curve.n_errors)
+    # Blocks are keyed by their index: another batch size gives the same first blocks.
+    other = bler_curve(jax.random.key(3), fn, [-3.0, 1.0, 6.0], batch=2 * B, min_errors=12, max_blocks=96)
+    assert other.n_errors[2] == 0 and other.n_errors[0] >= curve.n_errors[0]
+    stop = bler_curve(jax.random.key(3), fn, [-3.0, 6.0, 7.0], stop_below=0.05, **kw)
+    assert stop.n_blocks[2] == 0 and np.isnan(stop.bler[2])
+
+
+def test_adaptive_curve_brackets_the_crossing_and_recovers_the_waterfall():
+    snr10, slope = 1.0, -2.0
+    fn = _synthetic_batch_fn(snr10, slope)
+    kw = dict(batch=256, min_errors=200, max_blocks=2048, stop_below=0.01)
+    for start in (-4.0, 1.3, 5.0):  # below, at and past the waterfall
+        c = adaptive_bler_curve(jax.random.key(5), fn, start, 0.25, **kw)
+        assert np.all(np.diff(c.snr_db) > 0) and c.bler[0] >= 0.5 and c.bler[-1] < 0.01
+        i = int(np.nonzero(c.bler < 0.1)[0][0])  # first point below 10 %
+        assert c.snr_db[i] - c.snr_db[i - 1] <= 0.25 + 1e-9
+        assert np.all((c.n_errors >= 200) | (c.n_blocks >= 2048))
+        # The crossing and the slope within 5 sigma of what the sample sizes allow: ~1000
+        # blocks near 10 % give sigma(p) = 0.0095, i.e. 0.03 dB at this slope.
+        lo, hi = c.snr_at_bler_interval(0.1)
+        assert lo <= c.snr_at_bler(0.1) <= hi and hi - lo < 0.5
+        assert abs(c.snr_at_bler(0.1) - snr10) < 0.15
+        assert abs(c.probit_slope() - slope) < 0.5
+    again = adaptive_bler_curve(jax.random.key(5), fn, 5.0, 0.25, **kw)
+    assert np.array_equal(again.n_errors, c.n_errors) and np.array_equal(again.snr_db, c.snr_db)
+
+
+def test_probit_slope_of_an_exact_probit_curve():
+    from ltjax.linklevel import BlerCurve
+
+    s = np.array([0.0, 0.5, 1.0, 1.5, 2.0])
+    p = np.array([statistics.NormalDist().cdf(1.0 - 1.5 * x) for x in s])
+    n = np.full(5, 10_000)
+    c = BlerCurve(snr_db=s, n_blocks=n, n_errors=np.round(p * n).astype(int), bler=p, ci_low=p, ci_high=p,
+                  mean_iter=np.zeros(5))
+    assert c.probit_slope(lo=0.0, hi=1.0) == pytest.approx(-1.5, rel=1e-9)
+    assert np.isnan(c.probit_slope(lo=0.9, hi=1.0))  # fewer than 2 points
+
+
+def test_tiny_code_block_waterfall_and_crc():
     cfg = code_block_link_config(136, rate=0.4, qm=2)
     assert cfg.coding.segmentation.n_cb == 1 and cfg.coding.segmentation.k_prime == 136
     fn = jax.jit(awgn_batch_fn(cfg))
-    kw = dict(batch=B, min_errors=12, max_blocks=96)
-    curve = bler_curve(jax.random.key(3), fn, [-3.0, 0.0, 6.0], **kw)
-    assert np.all((curve.n_errors >= 12) | (curve.n_blocks >= 96))
-    assert np.all(curve.n_blocks % B == 0) and np.all(curve.n_blocks <= 96)
-    assert curve.bler[0] > 0.5 and curve.n_errors[2] == 0  # waterfall between -3 and 6 dB
-    assert np.all(curve.ci_low <= curve.bler) and np.all(curve.bler <= curve.ci_high)
-    again = bler_curve(jax.random.key(3), fn, [-3.0, 0.0, 6.0], **kw)
-    assert np.array_equal(again.n_errors, curve.n_errors)
-    stop = bler_curve(jax.random.key(3), fn, [-3.0, 6.0, 7.0], stop_below=0.05, **kw)
-    assert stop.n_blocks[2] == 0 and np.isnan(stop.bler[2])
+
+    def run(snr_db, seed):
+        return fn(jax.random.split(jax.random.key(seed), 2 * B), snr_db)
+
+    assert float(np.mean(np.asarray(run(-3.0, 1).error))) > 0.5
+    assert sum(int(np.sum(np.asarray(run(6.0, s).error))) for s in (2, 3, 4)) == 0  # 96 blocks
     # On the waterfall both outcomes occur, and the CRC flags exactly the wrong blocks
-    # (an undetected error in 16 CRC16-protected blocks would be a 2^-16 event).
-    res = fn(jax.random.split(jax.random.key(4), B), 0.0)
+    # (an undetected error in 32 CRC16-protected blocks would be a 2^-16 event).
+    res = run(0.0, 4)
     err = np.asarray(res.error)
-    assert 0 < err.sum() < B
+    assert 0 < err.sum() < 2 * B
     assert np.array_equal(np.asarray(res.crc_ok), ~err) and np.all(np.asarray(res.bit_errors)[err] > 0)
+    assert np.array_equal(np.asarray(run(0.0, 4).error), err)  # reproducible
 
 
 def test_mcs_config_uses_the_phy_tbs():

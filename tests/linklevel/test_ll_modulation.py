@@ -85,3 +85,19 @@ def test_qpsk_hard_decision_ber_matches_theory():
     p = 0.5 * erfc(math.sqrt(snr / 2))
     n = 2 * n_sym
     assert abs(errors / n - p) < 5 * math.sqrt(p * (1 - p) / n)
+
+
+def test_modulation_and_demapping_jit_equals_no_jit():
+    bits = np.random.default_rng(2).integers(0, 2, 6 * 40)
+    nv = np.linspace(0.05, 1.0, 40).astype(np.float32)
+
+    def chain(b):
+        d = modulate(b, 6)
+        y = d + 0.3 * jnp.conj(d) * 1j  # a deterministic distortion
+        return d, demap(y, nv, 6), demap(y, nv, 6, max_log=True)
+
+    jitted = jax.jit(chain)(bits)
+    with jax.disable_jit():
+        eager = chain(bits)
+    for j, e in zip(jitted, eager):
+        np.testing.assert_allclose(np.asarray(j), np.asarray(e), rtol=1e-6, atol=1e-5)
