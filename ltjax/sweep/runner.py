@@ -61,7 +61,7 @@ from ltjax.sweep import interrupts
 from ltjax.sweep import outdir
 from ltjax.sweep.config import SweepConfig
 from ltjax.sweep.executors import EXECUTORS, ChunkJob, run_ray, run_submitit
-from ltjax.io import atomic_write_bytes, atomic_write_json, atomic_write_text, environment, format_csv
+from ltjax.io import FILE_MODE, atomic_write_bytes, atomic_write_json, atomic_write_text, environment, format_csv
 from ltjax.batching import on_devices, ue_chunking
 from ltjax.sweep.progress import Progress
 
@@ -403,6 +403,9 @@ def _write_result(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, rows
             atomic_write_bytes(tmp / "series.npz", buf.getvalue())
         for plot in cfg.experiment.plots:
             plot(tmp)
+        for f in tmp.iterdir():  # plots are written with the umask; every result file reads 0644
+            if f.is_file() and not f.is_symlink():
+                f.chmod(FILE_MODE)
         _test_hook("write")
         # The output may have appeared while the run computed (not from ltjax: the lock is held).
         if out_dir.exists() or out_dir.is_symlink():

@@ -93,8 +93,19 @@ def test_protected_directories():
     assert outdir.protected_reason(ROOT / "results" / "x", str(ROOT / "sweeps" / "x.toml")) is None
 
 
-def test_result_files_are_0644_and_meta_is_the_marker(tmp_path):
-    out = run_sweep(_cfg(tmp_path), out=tmp_path / "res", progress=False)
+def _plot(result_dir):
+    (result_dir / "plot.png").write_bytes(b"png")  # with the process umask, as matplotlib does
+
+
+def test_result_files_are_0644_whatever_the_umask_and_meta_is_the_marker(tmp_path):
+    exp = registry._REGISTRY[TOY]
+    registry._REGISTRY[TOY] = registry.Experiment(**{**exp.__dict__, "plots": (_plot,)})
+    old = os.umask(0o077)
+    try:
+        out = run_sweep(_cfg(tmp_path), out=tmp_path / "res", progress=False)
+    finally:
+        os.umask(old)
+    assert sorted(f.name for f in out.iterdir()) == ["data.csv", "meta.json", "plot.png", "series.npz"]
     for f in out.iterdir():
         assert stat.S_IMODE(f.stat().st_mode) == 0o644, f
     assert outdir.read_marker(out)["config_hash"] == _cfg(tmp_path).config_hash()

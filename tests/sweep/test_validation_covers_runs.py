@@ -13,6 +13,7 @@ same draws.
 from __future__ import annotations
 
 import csv
+import os
 import tempfile
 from pathlib import Path
 
@@ -38,8 +39,8 @@ TINY: dict[str, dict] = {
     "link_bler_curves": {"n_ue": 2, "n_periods": 1, "n_rb": st.sampled_from([1, 24, 106]),
                          "channel": st.sampled_from(["AWGN", "TDL-A30", "TDL-B50", "TDL-C200", "TDL-C"])},
     "beam_train": {"width": 2, "epochs": 1, "n_per_region": 100, "n_eval": 10, "cache_dir": "{tmp}/beam_models"},
-    "lcm_adaptation": {"n_ue": 1, "n_steps": 60, "t_lcm_s": 0.12, "width": 2, "epochs": 1, "n_per_region": 100,
-                       "n_eval": 10, "gamma_sweep_db": st.lists(st.floats(0.0, 60.0), max_size=2),
+    "lcm_adaptation": {"n_ue": 1, "n_steps": 60, "t_lcm_s": 0.12, "n_seeds": 1, "width": 2, "epochs": 1,
+                       "n_per_region": 100, "n_eval": 10, "gamma_sweep_db": st.lists(st.floats(0.0, 60.0), max_size=2),
                        "cache_dir": "{tmp}/beam_models"},
     "bler_offline": {"n_samples": 8, "n_val": 2, "periods_per_ue": 1, "epochs": 2, "eval_every": 1,
                      "cache_dir": "{tmp}/cache", "reuse_dataset": ""},
@@ -53,12 +54,26 @@ TINY: dict[str, dict] = {
                        "ml_model": str(RESULTS / "ml_baseline_offline_model" / "ml_model.msgpack")},
     "mnist_ff_loss": {"steps_per_layer": 1, "n_train": 10, "sizes": st.sampled_from([[784, 4], [784, 8, 8]]),
                       "replicate": st.integers(0, 3), "data_dir": str(MNIST)},
+    "beam_family": {"width": 2, "epochs": 1, "n_per_region": 100, "n_eval": 10, "cache_dir": "{tmp}/beam_models"},
+    "beam_capacity": {"widths": [2], "epochs": 1, "set_b_ids": [0], "regions": [0], "ceiling_width": 2,
+                      "ceiling_depth": 1, "ceiling_data": 1, "ceiling_epochs": 1, "control_width": 2},
+    "ldpc_bler": {"k_prime": 200, "max_iter": 5, "min_errors": 10, "max_blocks": 64, "batch": 32},
 }
+_LCM = {"n_ue": 1, "n_steps": 60, "t_lcm_s": 0.12, "n_seeds": 1, "width": 2, "epochs": 1, "n_per_region": 100,
+        "n_eval": 10, "cache_dir": "{tmp}/beam_models"}
+for _name in ("lcm_global_model", "lcm_monitoring", "lcm_latency"):
+    TINY[_name] = dict(_LCM)
 # Examples per experiment: each may compile afresh (a new channel model, scheme, ...), so
 # they are few; hypothesis's first example is its simplest (lower bounds, first choices).
-# The four whose tiny run still compiles the whole link engine or trains 54 models get one.
+# Those whose tiny run still compiles the whole link engine or trains the beam models get
+# one. LTJAX_VALIDATION_EXAMPLES=N runs N examples of every experiment (a deeper search).
 EXAMPLES = 2
-EXAMPLES_FOR = {"bler_offline": 1, "cqi_throughput": 1, "beam_train": 1, "lighttune_bler_error": 1}
+CHEAP = ("awgn_ber", "mnist_ff_loss", "ml_baseline_offline", "link_bler_curves", "ldpc_bler")
+
+
+def _examples(name: str) -> int:
+    deeper = os.environ.get("LTJAX_VALIDATION_EXAMPLES")
+    return int(deeper) if deeper else (EXAMPLES if name in CHEAP else 1)
 SIZE_WORDS = ("n_", "epochs", "steps", "width", "size", "samples", "periods", "every")
 
 
@@ -120,7 +135,7 @@ def test_valid_options_run_to_the_end(name):
         if k not in drawn:
             drawn[k] = _strategy(k, p)
 
-    @settings(max_examples=EXAMPLES_FOR.get(name, EXAMPLES), deadline=None, derandomize=True, database=None,
+    @settings(max_examples=_examples(name), deadline=None, derandomize=True, database=None,
               phases=(Phase.explicit, Phase.generate),  # no shrinking: every example is a full run
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     @given(st.fixed_dictionaries(drawn))
