@@ -43,5 +43,7 @@ def top_k(scores, best, k_max: int = 1):
       [..., k_max] bool, entry K-1 true when ``best`` is among the K highest scores.
     """
     own = jnp.take_along_axis(scores, best[..., None], axis=-1)
+    if k_max == 1:  # no beam strictly above the best one: own >= max, one reduction instead of a count
+        return own >= jnp.max(scores, axis=-1, keepdims=True)
     rank = jnp.sum(scores > own, axis=-1)  # beams scored strictly above the best one
     return rank[..., None] < jnp.arange(1, k_max + 1)
