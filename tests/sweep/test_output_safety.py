@@ -172,3 +172,14 @@ def test_committed_sweeps_pass_the_preflight(sweep, monkeypatch):
     paths = runner.output_paths(cfg)
     outdir.check_output(paths, force=True, sweep_file=cfg.source)
     outdir.check_path_params(cfg, paths)
+
+
+def test_out_with_dotdot_means_the_directory_it_names(tmp_path, monkeypatch):
+    """``x/sub/..`` (x/sub not existing) is x: the result goes there, with no stray siblings."""
+    monkeypatch.chdir(tmp_path)
+    cfg = _cfg(tmp_path)
+    out = run_sweep(cfg, out="x/sub/..", progress=False)
+    assert out == (tmp_path / "x").resolve() and (out / "data.csv").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml", "x"]
+    with pytest.raises(InputError, match=r"--out \.: is the current directory"):
+        run_sweep(cfg, out=".", force=True, progress=False)
