@@ -63,7 +63,7 @@ def lcm_global_model(key, p):
     glob = np.asarray(pool.model_dataset) < 0
     top1, e_tab = np.asarray(pool.top1_table), np.asarray(pool.e_table)
     best = np.argmin(np.where(glob, e_tab.mean(1), np.inf))
-    own = ~glob & (np.asarray(pool.model_dataset)[:, None] == np.arange(top1.shape[1]))
+    own = ~glob[:, None] & (np.asarray(pool.model_dataset)[:, None] == np.arange(top1.shape[1]))  # [M, R]
     res["global_model_eval_top1"] = float(top1[best].mean())  # the global lane's model, all regions
     res["regional_own_eval_top1"] = float(top1[own].mean())   # regional models in their own region
     res["global_eval_top1_by_region"] = top1[best]            # [R]
@@ -111,6 +111,8 @@ def detection_stats(trigger, tested, genie):
     params=LcmMonitoringParams,
     plots=(plot_lcm_monitoring,),
     check=_check,
+    # the mean trigger delay is undefined (NaN) when no degradation episode was detected
+    allow_nonfinite=("delay_s", "delay_s_genie", "delay_s_full_sweep", "delay_s_topk_sweep"),
 )
 def lcm_monitoring(key, p):
     monitors = list(msg.MONITORS.items())
