@@ -55,7 +55,7 @@ def plot_lcm(result_dir: Path) -> list[Path]:
             fig, ax = plt.subplots(figsize=(6, 3.5))
             for k in range(3):
                 ax.plot(t, tr[k], color=STYLE[k][0], label=NAMES[k])
-            _finish(ax, "time [s]", "e_RSRP [dB] (mean over UEs and each 1 s window)",
+            _finish(ax, "time [s]", "e_RSRP [dB] (UE mean, 1 s windows)",
                     f"Fig. 6: U={n_ue}, gamma={r['gamma_db']:g} dB; {_reading_title(r)}")
             out.append(save(fig, d / f"fig6_{tag}.png"))
             pct = s[pre + "topk_pct"]  # [3 strategies, 3 percentiles, K]
