@@ -45,7 +45,7 @@ from flax import struct
 from ltjax.fec import DecoderConfig
 from ltjax.linklevel import adaptive_bler_curve, awgn_batch_fn, code_block_link_config
 from ltjax.params import field
-from ltjax.phy.bler import A10, code_block_bler, normal_approximation_bler
+from ltjax.phy.bler import A10, code_block_bler, normal_approximation_arg, normal_approximation_bler
 from ltjax.phy.tables import MCS_QM, MCS_RATE_X1024, N_MCS
 from ltjax.plotting.ldpc_bler import plot_curves, plot_snr10
 from ltjax.sweep.registry import register_experiment
@@ -90,34 +90,30 @@ def link_config(p: LdpcBlerParams):
                                       max_log=bool(p.max_log))
 
 
-def bound_snr_at(bler: float, qm: int, k: int, n: float, lo: float = -20.0, hi: float = 45.0) -> float:
-    """SNR [dB] where the normal approximation's BLER equals ``bler`` (bisection, float32 model)."""
+def _snr_where(bler_of_snr, bler: float, lo: float = -20.0, hi: float = 45.0) -> float:
+    """SNR [dB] where a BLER curve that falls with the SNR crosses ``bler`` (40 bisection steps)."""
     for _ in range(40):
         mid = 0.5 * (lo + hi)
-        if float(normal_approximation_bler(mid, qm, k, n)) > bler:
+        if float(bler_of_snr(mid)) > bler:
             lo = mid
         else:
             hi = mid
     return 0.5 * (lo + hi)
+
+
+def bound_snr_at(bler: float, qm: int, k: int, n: float) -> float:
+    """SNR [dB] where the normal approximation's BLER equals ``bler`` (float32 model)."""
+    return _snr_where(lambda s: normal_approximation_bler(s, qm, k, n), bler)
 
 
 def margin_snr10(qm: int, rate_x1024: int, k: int, n: float) -> float:
     """10 % SNR [dB] of the abstraction's hand-chosen margin model."""
-    lo, hi = -20.0, 45.0
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        if float(code_block_bler(mid, qm, rate_x1024, k, n, model="margin")) > 0.1:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+    return _snr_where(lambda s: code_block_bler(s, qm, rate_x1024, k, n, model="margin"), 0.1)
 
 
 def bound_probit_slope(snr_db: float, qm: int, k: int, n: float, h: float = 0.1) -> float:
     """d Phi^{-1}(BLER) / d SNR [1/dB] of the normal approximation at ``snr_db`` (= -da/dSNR)."""
-    from ltjax.phy.bler import _bound_arg
-
-    a = [float(_bound_arg(jnp.float32(snr_db + d), qm, k, n)) for d in (-h, h)]
+    a = [float(normal_approximation_arg(jnp.float32(snr_db + d), qm, k, n)) for d in (-h, h)]
     return -(a[1] - a[0]) / (2 * h)
 
 

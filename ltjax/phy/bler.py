@@ -11,7 +11,7 @@ mean and variance of the information density of M-QAM [bits, bits^2 per symbol]
 (``ltjax.phy.mi``). Q(a(g)) is the error rate of a near-ideal code of that length; a real
 decoder needs more SNR. The two models differ in how they add that loss.
 
-``model="ldpc"`` (the default): calibrated on ltjax's own NR LDPC link-level reference
+``model="ldpc"``: calibrated on ltjax's own NR LDPC link-level reference
 (``ltjax.fec`` / ``ltjax.linklevel``: TS 38.212 coding and rate matching, layered min-sum
 alpha 0.75, 20 iterations, exact LLRs, ideal CSI), measured in AWGN by the ``ldpc_bler``
 experiment for every MCS of MCS table 1 and code blocks of K' ~ 100 to 8448 bits. For each
@@ -27,7 +27,7 @@ K' / (Qm n) and in log2 K' (clamped at the table's edges). Receiver losses (chan
 estimation, synchronisation) are not in it: the link engine adds them explicitly
 (``ltjax.phy.chest``). See docs/phy_abstraction.md for the calibration and its checks.
 
-``model="margin"`` (the model before the calibration, kept to reproduce older results):
+``model="margin"`` (the default; the model before the calibration, kept to reproduce older results):
 one hand-chosen implementation margin, a linear function of the code rate
 R = rate_x1024 / 1024, meant to include receiver losses,
 
@@ -88,6 +88,15 @@ def _bound_arg(g_db, qm, k_cb, n_sym):
     return num / jnp.sqrt(jnp.maximum(n * v, 1e-12))
 
 
+def normal_approximation_arg(snr_db, qm, k_cb, n_sym):
+    """a(snr) of the normal approximation (BLER = Q(a)) at snr_db [dB], clipped to the MI grid.
+
+    Args (broadcastable, may be traced): as ``normal_approximation_bler``. Returns float32.
+    """
+    g_db = jnp.clip(jnp.asarray(snr_db, jnp.float32), SNR_DB_MIN, SNR_DB_MAX)
+    return _bound_arg(g_db, qm, k_cb, n_sym).astype(jnp.float32)
+
+
 def normal_approximation_bler(snr_db, qm, k_cb, n_sym):
     """Q(a(snr)): the finite-length normal approximation without any loss (an ideal code).
 
@@ -108,8 +117,8 @@ def code_block_bler(sinr_eff_db, qm, rate_x1024, k_cb, n_sym, *, model: str = DE
         calibrated model reads the effective rate K' / (Qm n) of the code block).
       k_cb: bits per code block K'.
       n_sym: QAM symbols per code block (n = G / (C Qm)).
-      model: "ldpc" (calibrated on the NR LDPC reference decoder, the default) or "margin"
-        (the hand-chosen margin, for results made before the calibration). Static.
+      model: "margin" (the hand-chosen margin, the default) or "ldpc" (calibrated on the NR
+        LDPC reference decoder, ideal CSI). Static.
 
     Returns:
       float32 BLER in [0, 1].
