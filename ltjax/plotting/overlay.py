@@ -77,3 +77,50 @@ def overlay(dirs: Sequence[str | Path], x: str, y: str, by: Sequence[str] = (), 
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     return save(fig, out)
+
+
+def _swept(run) -> list[str]:
+    """The swept parameters of a run (``meta.json`` config axes), in schema order."""
+    cfg = run.meta.get("config", {}) if isinstance(run.meta.get("config"), dict) else {}
+    axes = cfg.get("axes", {}) if isinstance(cfg.get("axes"), dict) else {}
+    return [k for k in run.params if k in axes]
+
+
+def _numeric(run, name: str) -> bool:
+    return run.column(name).dtype != object
+
+
+def overlay_cli(dirs: Sequence[str | Path], x: str | None = None, y: str | None = None,
+                by: Sequence[str] | None = None, out: str | Path = "overlay.png", logy: bool = False,
+                labels: Sequence[str] | None = None) -> Path:
+    """:func:`overlay` with the axes chosen when not given (``ltjax plot``).
+
+    ``x``: the numeric swept parameter shared by all runs with the most distinct values;
+    ``y``: the first numeric metric shared by all runs; ``by``: the other swept
+    parameters shared by all runs. Raises InputError (one line) when a directory is not a
+    result or nothing can be chosen.
+    """
+    from ltjax.results import load
+
+    if not dirs:
+        raise InputError("ltjax plot: give at least one result directory")
+    runs = [load(d, as_frame=False) for d in dirs]
+    shared = _common_columns(runs)
+    swept = [k for k in _swept(runs[0]) if k in shared and all(k in _swept(r) for r in runs)]
+    if x is None:
+        numeric = [k for k in swept if all(_numeric(r, k) for r in runs)]
+        if not numeric:
+            raise InputError(f"ltjax plot: no numeric swept parameter shared by all runs; give --x (shared "
+                             f"columns: {', '.join(sorted(shared - {'point'}))})")
+        x = max(numeric, key=lambda k: len(set(runs[0].column(k).tolist())))
+    if y is None:
+        metrics = [m for m in runs[0].metrics if m in shared and all(_numeric(r, m) for r in runs)]
+        if not metrics:
+            raise InputError("ltjax plot: no numeric metric shared by all runs; give --y")
+        y = metrics[0]
+    if by is None:
+        by = [k for k in swept if k != x]
+    return overlay(dirs, x=x, y=y, by=tuple(by), out=out, logy=logy, labels=labels)
+
+
+__all__ = ["overlay", "overlay_cli"]

@@ -26,8 +26,16 @@ working directory.
 The grid is counted before it is built: more than ``max_points`` points (default
 :data:`DEFAULT_MAX_POINTS`, ``ltjax run --max-points``) is refused with the count.
 
-Every problem raises :class:`ltjax.errors.InputError` with a one-line message
-naming the file and the key, and what is allowed; no other exception gets through
+Overrides (``ltjax run FILE --set params.snr_db=[0,5,10] --set seed=3``): each ``KEY=VALUE``
+replaces one key of the file before validation; ``VALUE`` is read as a TOML value (a bare
+word such as ``TDL-C200`` is taken as a string). They are validated like the file's own
+keys, change the config hash like any edit, are recorded in meta.json, and a path given
+with ``--set`` is relative to the current directory.
+
+Every problem of a file is reported at once: :class:`SweepErrors` (an
+:class:`ltjax.errors.InputError`) holds one one-line message per problem, each naming the
+file (or ``--set``) and the key, what is allowed, and, for a misspelt key, parameter or
+experiment, the closest valid name ("did you mean ..."); no other exception gets through
 (deeply nested arrays, integers of thousands of digits, NUL characters, files that
 are not UTF-8 or not regular files included).
 """
@@ -35,15 +43,17 @@ are not UTF-8 or not regular files included).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import itertools
 import json
 import math
+import re
 import tomllib
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
-from ltjax.errors import InputError, input_error
+from ltjax.errors import InputError, input_error, one_line
 from ltjax.io import check_input_file
 from ltjax.params import Param, resolve_path
 from ltjax.sweep.registry import Experiment, all_experiments, get_experiment
@@ -75,7 +85,10 @@ class SweepConfig:
       axes: grid axes, name -> list of values, in schema order.
       description: free text.
       base_dir: directory that relative paths written in the file resolve against.
-      given: parameter names the file sets (the others are defaults).
+      given: parameter names the file (or an override) sets (the others are defaults).
+      overrides: the ``--set KEY=VALUE`` texts applied on top of the file, in order.
+      set_keys: parameter names set by an override (their paths are relative to the
+        current directory, not to the sweep file).
     """
 
     source: str
@@ -88,6 +101,8 @@ class SweepConfig:
     description: str = ""
     base_dir: str | None = None
     given: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
+    set_keys: tuple[str, ...] = ()
 
     @property
     def n_points(self) -> int:
@@ -108,7 +123,8 @@ class SweepConfig:
 
     def path_keys(self) -> tuple[str, ...]:
         """The path parameters written in the file (resolved against ``base_dir``)."""
-        return tuple(k for k in self.given if self.experiment.params[k].kind == "path")
+        return tuple(k for k in self.given
+                     if self.experiment.params[k].kind == "path" and k not in self.set_keys)
 
     def params_for(self, point: dict[str, Any]):
         """The experiment's parameter object of one grid point (paths resolved)."""
@@ -244,66 +260,131 @@ def _check_out(source: str, out: Any) -> str:
     return out
 
 
+class SweepErrors(InputError):
+    """Every problem found in one sweep file (and its overrides): ``messages``, one line each.
+
+    ``str(err)`` is the first message followed by a count of the others; the ``ltjax``
+    command prints every message on its own line.
+    """
+
+    def __init__(self, messages: Sequence[str]):
+        self.messages = [str(InputError(m)) for m in messages]
+        more = len(self.messages) - 1
+        super().__init__(self.messages[0] + (f" (and {more} more problem{'s' * (more > 1)})" if more else ""))
+
+
+def did_you_mean(word: Any, choices: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices`` to ``word``, or ``""``."""
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _Problems:
+    """Collects the one-line messages of a file; ``where(key)`` names the file or ``--set``."""
+
+    def __init__(self, source: str, set_keys: Sequence[str]):
+        self.source, self.set_keys, self.messages = source, set(set_keys), []
+
+    def where(self, key: str | None) -> str:
+        return "--set" if key in self.set_keys else self.source
+
+    def add(self, key: str | None, problem: str) -> None:
+        self.messages.append(str(input_error(self.where(key), key, problem)))
+
+    def check(self, fn, *args):
+        """``fn(*args)``; an InputError it raises is recorded (returns None then)."""
+        try:
+            return fn(*args)
+        except InputError as e:
+            self.messages.append(str(e))
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            raise SweepErrors(self.messages)
+
+
 def parse_sweep(data: dict, source: str, base_dir: str | None = None, *,
-                max_points: int = DEFAULT_MAX_POINTS) -> SweepConfig:
+                max_points: int = DEFAULT_MAX_POINTS, overrides: Sequence[str] = (),
+                set_keys: Sequence[str] = ()) -> SweepConfig:
     """Validates a parsed TOML document. See the module docstring.
 
     ``base_dir``: where relative paths of the file resolve (default: the directory of
-    ``source``). ``max_points``: the largest grid accepted.
+    ``source``). ``max_points``: the largest grid accepted. ``overrides`` (the ``--set``
+    texts, recorded) and ``set_keys`` (the dotted keys they set, e.g. ``"seed"``,
+    ``"params.snr_db"``) are already applied to ``data`` (see :func:`apply_overrides`).
+
+    Raises :class:`SweepErrors` with every problem found, one line each.
     """
     if not isinstance(data, dict):
         raise input_error(source, None, "expected a TOML document (a table of keys)")
+    problems = _Problems(source, set_keys)
     for k in data:
         if k not in TOP_LEVEL_KEYS:
-            raise input_error(source, k, f"unknown key; allowed keys: {', '.join(TOP_LEVEL_KEYS)}")
+            problems.add(k, f"unknown key; allowed keys: {', '.join(TOP_LEVEL_KEYS)}{did_you_mean(k, TOP_LEVEL_KEYS)}")
+    exp = None
     if "experiment" not in data:
-        raise input_error(source, "experiment", "missing; name a registered experiment (see 'ltjax list')")
-    exp_name = data["experiment"]
-    exp = get_experiment(exp_name) if isinstance(exp_name, str) else None
-    if exp is None:
-        allowed = ", ".join(all_experiments())
-        raise input_error(source, "experiment", f"unknown experiment {_show(exp_name)}; allowed: {allowed}")
+        problems.add("experiment", "missing; name a registered experiment (see 'ltjax list')")
+    else:
+        exp_name = data["experiment"]
+        exp = get_experiment(exp_name) if isinstance(exp_name, str) else None
+        if exp is None:
+            names = list(all_experiments())
+            problems.add("experiment", f"unknown experiment {_show(exp_name)}{did_you_mean(exp_name, names)}; "
+                                       f"allowed: {', '.join(names)}")
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0 or seed >= 2**32:
         shown = _int_text(seed) if isinstance(seed, int) and not isinstance(seed, bool) else _show(seed)
-        raise input_error(source, "seed", f"expected an integer in [0, 2^32), got {shown}")
-    name = _check_name(source, data)
+        problems.add("seed", f"expected an integer in [0, 2^32), got {shown}")
+    name = problems.check(_check_name, problems.where("name"), data)
     out = data.get("out")
     if out is not None:
-        out = _check_out(source, out)
+        out = problems.check(_check_out, problems.where("out"), out)
     if base_dir is None:
         try:
             base_dir = str(Path(source).resolve().parent)
         except (OSError, RuntimeError) as e:  # a symlink loop in the file's directory
             raise input_error(source, None, f"cannot resolve the sweep file's directory ({e})") from None
     if out is not None:
-        out = resolve_path(out, base_dir)
+        out = resolve_path(out, None if "out" in problems.set_keys else base_dir)
     desc = data.get("description", "")
     if not isinstance(desc, str):
-        raise input_error(source, "description", f"expected a string, got {_show(desc)}")
+        problems.add("description", f"expected a string, got {_show(desc)}")
     params = data.get("params", {})
     if not isinstance(params, dict):
-        raise input_error(source, "params", "expected a [params] table")
+        problems.add("params", "expected a [params] table")
+        params = {}
+    if exp is None:
+        problems.raise_if_any()
+        raise AssertionError("unreachable: no experiment and no problem")
 
     fixed, axes = {}, {}
     for k, v in params.items():
         key = f"params.{k}"
+        where = problems.where(key)
         if k not in exp.params:
-            raise input_error(source, key, f"unknown parameter of {exp.name!r}; allowed: {', '.join(exp.params)}")
+            problems.add(key, f"unknown parameter of {exp.name!r}{did_you_mean(k, list(exp.params))}; "
+                              f"allowed: {', '.join(exp.params)}")
+            continue
         p = exp.params[k]
         if _is_axis(p, v):
             if not v:
-                raise input_error(source, key, "empty grid axis; give at least one value")
-            axes[k] = [_check_value(source, key, p, e) for e in v]
+                problems.add(key, "empty grid axis; give at least one value")
+                continue
+            axes[k] = [problems.check(_check_value, where, key, p, e) for e in v]
         else:
-            fixed[k] = _check_value(source, key, p, v)
+            fixed[k] = problems.check(_check_value, where, key, p, v)
+    problems.raise_if_any()
     for k, p in exp.params.items():
         if k not in fixed and k not in axes:
             fixed[k] = p.default
     ordered_axes = {k: axes[k] for k in exp.params if k in axes}
     cfg = SweepConfig(source=source, experiment=exp, name=name, seed=seed, out=out,
                       fixed=fixed, axes=ordered_axes, description=desc, base_dir=base_dir,
-                      given=tuple(k for k in exp.params if k in params))
+                      given=tuple(k for k in exp.params if k in params), overrides=tuple(overrides),
+                      set_keys=tuple(k.split(".", 1)[1] for k in set_keys if k.startswith("params.")))
     n = cfg.n_points
     if n > max_points:
         shape = " x ".join(f"{len(v)} {k}" for k, v in ordered_axes.items())
@@ -321,12 +402,61 @@ def parse_sweep(data: dict, source: str, base_dir: str | None = None, *,
                                                     f"({type(e).__name__}: {e})") from None
             if problem:
                 k, msg = problem
-                raise input_error(source, f"params.{k}", msg)
+                raise input_error(problems.where(f"params.{k}"), f"params.{k}", msg)
     return cfg
 
 
-def load_sweep(path: str | Path, *, max_points: int = DEFAULT_MAX_POINTS) -> SweepConfig:
-    """Reads and validates a sweep TOML file (a regular UTF-8 file of at most ``MAX_SWEEP_BYTES``)."""
+_BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.+-]*$")
+_OVERRIDE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"params.snr_db=[0,5,10]"`` -> ``("params.snr_db", [0, 5, 10])``.
+
+    The value is a TOML value; a bare word that is not one (``TDL-C200``, ``softplus``) is
+    a string. Raises a one-line InputError naming ``--set`` for anything else.
+    """
+    key, sep, value = text.partition("=")
+    key, value = key.strip(), value.strip()
+    if not sep or not key:
+        raise InputError(f"--set {text}: expected KEY=VALUE, e.g. --set params.snr_db=[0,5,10] or --set seed=3")
+    if not _OVERRIDE_KEY.match(key) or ("." in key and not key.startswith("params.")):
+        raise InputError(f"--set {text}: {key!r} is not a key of a sweep file; allowed: "
+                         f"{', '.join(k for k in TOP_LEVEL_KEYS if k != 'params')} or params.NAME")
+    if key == "params":
+        raise InputError(f"--set {text}: set one parameter at a time, e.g. --set params.snr_db=10")
+    try:
+        return key, tomllib.loads(f"v = {value}")["v"]
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError, MemoryError) as e:
+        if _BARE_WORD.match(value) and value not in ("true", "false", "inf", "nan"):
+            return key, value
+        raise InputError(f"--set {text}: the value is not a TOML value ({one_line(e)}); write strings in "
+                         "quotes, lists as [a, b]") from None
+
+
+def apply_overrides(data: dict, overrides: Sequence[str]) -> tuple[dict, tuple[str, ...]]:
+    """The document with each ``--set KEY=VALUE`` applied in order; returns it and the keys set."""
+    data = dict(data)
+    keys = []
+    for text in overrides:
+        key, value = parse_override(text)
+        if key.startswith("params."):
+            params = data.get("params", {})
+            params = dict(params) if isinstance(params, dict) else {}
+            params[key.split(".", 1)[1]] = value
+            data["params"] = params
+        else:
+            data[key] = value
+        keys.append(key)
+    return data, tuple(keys)
+
+
+def load_sweep(path: str | Path, *, max_points: int = DEFAULT_MAX_POINTS,
+               overrides: Sequence[str] = ()) -> SweepConfig:
+    """Reads and validates a sweep TOML file (a regular UTF-8 file of at most ``MAX_SWEEP_BYTES``).
+
+    ``overrides``: ``KEY=VALUE`` texts (``ltjax run --set``) applied before validation.
+    """
     src = str(path)
     if "\x00" in src:
         raise InputError(f"{src}: sweep file name contains a NUL character")
@@ -356,4 +486,5 @@ def load_sweep(path: str | Path, *, max_points: int = DEFAULT_MAX_POINTS) -> Swe
         raise InputError(f"{src}: TOML value not readable: {e}") from None
     except MemoryError:
         raise InputError(f"{src}: TOML document too large to read") from None
-    return parse_sweep(data, src, max_points=max_points)
+    data, set_keys = apply_overrides(data, overrides)
+    return parse_sweep(data, src, max_points=max_points, overrides=overrides, set_keys=set_keys)

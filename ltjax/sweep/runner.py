@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import math
 import os
 import shutil
@@ -63,7 +64,9 @@ from ltjax.sweep.config import SweepConfig
 from ltjax.sweep.executors import EXECUTORS, ChunkJob, run_ray, run_submitit
 from ltjax.io import FILE_MODE, atomic_write_bytes, atomic_write_json, atomic_write_text, environment, format_csv
 from ltjax.batching import on_devices, ue_chunking
-from ltjax.sweep.progress import Progress
+from ltjax.sweep.progress import CompileClock, Progress
+
+log = logging.getLogger(__name__)
 
 RESULTS_ROOT = outdir.RESULTS_ROOT
 # Default chunking writes at most this many chunk files (and submits as many cluster jobs).
@@ -246,10 +249,14 @@ def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, confi
     points = cfg.points()
     start = datetime.now(timezone.utc)
     t0 = time.perf_counter()
+    CompileClock.install()
+    compile0 = CompileClock.seconds()
     done = ck.load_done(work, config_hash, len(points))
     mine = [i for i in range(len(points)) if i % size == rank]
     resumed = sum(i in done for i in mine)
     todo = _batches([i for i in mine if i not in done], chunk_points)
+    log.info("%s: %s, %d grid points (%d resumed, %d to compute in %d chunks) -> %s", cfg.name,
+             cfg.experiment.name, len(mine), resumed, len(mine) - resumed, len(todo), out_dir)
     failure: Exception | None = None
     try:
         with Progress(len(mine), cfg.name, enabled=progress and rank == 0) as bar:
@@ -258,6 +265,7 @@ def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, confi
                 saved = [0]  # chunk files written by this run (for the test hook)
 
                 def one_chunk(idx, devices=None):
+                    t_chunk, c_chunk = time.perf_counter(), CompileClock.seconds()
                     with contextlib.ExitStack() as stack:
                         if devices is not None:
                             stack.enter_context(on_devices(devices))
@@ -266,6 +274,9 @@ def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, confi
                     blob = ck.encode_chunk(config_hash, res)
                     atomic_write_bytes(ck.chunk_path(work, idx), blob)
                     saved[0] += 1
+                    if log.isEnabledFor(logging.INFO):
+                        log.info("%s: %.2f s (compile %.2f s)", _describe_points(cfg, points, idx),
+                                 time.perf_counter() - t_chunk, CompileClock.seconds() - c_chunk)
                     _test_hook(f"chunk{saved[0]}")
                     # Store what a resume would read back, so both give the same data.csv.
                     return ck.decode_chunk(blob, config_hash)
@@ -327,6 +338,9 @@ def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, confi
     for r in rows:
         columns += [k for k in r if k not in columns]
     end = datetime.now(timezone.utc)
+    wall_s, compile_s = time.perf_counter() - t0, CompileClock.seconds() - compile0
+    log.info("%s: %d grid points in %.1f s, of which %.1f s compiling (this process)", cfg.name, len(points),
+             wall_s, compile_s)
     meta = {
         **outdir.marker_fields(uuid.uuid4().hex),
         "experiment": cfg.experiment.name,
@@ -338,8 +352,10 @@ def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, confi
         "points_resumed": resumed,
         "start_utc": start.isoformat(),
         "end_utc": end.isoformat(),
-        "wall_s": time.perf_counter() - t0,
+        "wall_s": wall_s,
+        "compile_s": compile_s,
         "command": command or f"ltjax run {cfg.source}",
+        "overrides": list(cfg.overrides),
         "execution": {"executor": executor, "chunk_points": chunk_points, "ue_chunk": ue_chunk,
                       "points_over_devices": points_over_devices,
                       "process_count": size, "local_device_count": jax.local_device_count()},
@@ -347,6 +363,14 @@ def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, confi
     }
     _write_result(cfg, paths, force, rows, columns, all_series, meta)
     return out_dir
+
+
+def _describe_points(cfg: SweepConfig, points: list[dict], idx: list[int]) -> str:
+    """``point 3 (snr_db=4.0, mcs=16)`` or ``points 3-5`` for the log."""
+    if len(idx) == 1:
+        axes = ", ".join(f"{k}={points[idx[0]][k]}" for k in cfg.axes)
+        return f"point {idx[0]}" + (f" ({axes})" if axes else "")
+    return f"points {idx[0]}-{idx[-1]}" if idx == list(range(idx[0], idx[-1] + 1)) else f"points {idx}"
 
 
 def _run_on_devices(todo: list[list[int]], one_chunk, bar, done: dict) -> None:

@@ -32,7 +32,8 @@ OK = 'experiment = "awgn_ber"\nseed = 0\n[params]\nsnr_db = [0.0, 2.0]\nn_symbol
 # (case id, sweep file content (str or bytes), substrings the one-line message must contain)
 CONFIG_CASES = [
     ("unknown_top_key", 'experiment = "awgn_ber"\nsed = 1\n', ["sweep.toml: sed: unknown key", "allowed keys"]),
-    ("unknown_param", 'experiment = "awgn_ber"\n[params]\nsnr = 1.0\n', ["params.snr", "allowed: snr_db"]),
+    ("unknown_param", 'experiment = "awgn_ber"\n[params]\nsnr = 1.0\n', ["params.snr", "allowed: snr_db",
+                                                                         "did you mean 'snr_db'?"]),
     ("str_for_float", 'experiment = "awgn_ber"\n[params]\nsnr_db = "high"\n', ["params.snr_db", "expected a number"]),
     ("float_for_int", 'experiment = "awgn_ber"\n[params]\nn_symbols = 1.5\n', ["params.n_symbols", "integer"]),
     ("bool_for_int", 'experiment = "awgn_ber"\n[params]\nn_ues = true\n', ["params.n_ues", "integer"]),
@@ -48,7 +49,8 @@ CONFIG_CASES = [
     ("empty_grid", 'experiment = "awgn_ber"\n[params]\nsnr_db = []\n', ["params.snr_db", "empty grid"]),
     ("snr_out_of_range", 'experiment = "awgn_ber"\n[params]\nsnr_db = [0.0, 100.0]\n', ["params.snr_db", "out of range", "30.0"]),
     ("mixed_grid", 'experiment = "awgn_ber"\n[params]\nsnr_db = [0.0, "a"]\n', ["params.snr_db", "expected a number"]),
-    ("unknown_experiment", 'experiment = "awgn_bler"\n', ["experiment", "unknown experiment 'awgn_bler'", "allowed: awgn_ber"]),
+    ("unknown_experiment", 'experiment = "awgn_bler"\n', ["experiment", "unknown experiment 'awgn_bler'", "allowed: awgn_ber",
+                                                         "did you mean 'awgn_ber'?"]),
     ("missing_experiment", 'seed = 1\n', ["experiment: missing", "ltjax list"]),
     ("experiment_not_str", 'experiment = 3\n', ["experiment", "unknown experiment 3"]),
     ("params_not_table", 'experiment = "awgn_ber"\nparams = 3\n', ["params", "[params] table"]),
@@ -196,6 +198,21 @@ FLAG_CASES = [
     ("import_missing_module", ["--import", "ltjax_no_such_module_xyz"], ["--import ltjax_no_such_module_xyz",
                                                                           "cannot import"]),
     ("data_dir_is_file", ["--data-dir", "{sweep}"], ["--data-dir", "no such directory"]),
+    ("import_missing_submodule", ["--import", "json.tool_no_such"], ["--import json.tool_no_such", "cannot import"]),
+    ("set_without_equals", ["--set", "snr_db"], ["--set snr_db", "expected KEY=VALUE"]),
+    ("set_empty_key", ["--set", "=3"], ["--set =3", "expected KEY=VALUE"]),
+    ("set_unknown_top_key", ["--set", "sed=3"], ["--set: sed: unknown key", "did you mean 'seed'?"]),
+    ("set_nested_key", ["--set", "foo.bar=3"], ["--set foo.bar=3", "not a key of a sweep file"]),
+    ("set_whole_params", ["--set", "params=3"], ["--set params=3", "one parameter at a time"]),
+    ("set_unknown_param", ["--set", "params.snr=1.0"], ["--set: params.snr: unknown parameter",
+                                                        "did you mean 'snr_db'?"]),
+    ("set_bad_type", ["--set", "params.snr_db=high"], ["--set: params.snr_db", "expected a number"]),
+    ("set_out_of_range", ["--set", "params.n_symbols=[0, 10]"], ["--set: params.n_symbols", "out of range"]),
+    ("set_bad_toml", ["--set", "params.snr_db=[0, 1"], ["--set params.snr_db=[0, 1", "not a TOML value"]),
+    ("set_bad_seed", ["--set", "seed=-1"], ["--set: seed", "[0, 2^32)"]),
+    ("set_unknown_experiment", ["--set", "experiment=awgn_bre"], ["--set: experiment", "did you mean 'awgn_ber'?"]),
+    ("no_compile_cache_takes_no_value", ["--no-compile-cache=1"], ["--no-compile-cache"]),
+    ("verbose_takes_no_value", ["--verbose=2"], ["--verbose"]),
 ]
 
 
@@ -706,3 +723,48 @@ def test_damaged_model_file(tmp_path, capsys, damage, needles):
     f = t / "m.toml"
     f.write_text(f'experiment = "lighttune_bler_error"\n[params]\nn_ue = 1\nn_periods = 1\nmodel_path = "{model}"\n')
     _run_untouched(capsys, t, ["run", str(f), "--out", str(t / "out" / "res"), "--no-progress"], needles)
+
+
+SHOW_AND_PLOT_CASES = [
+    ("show_unknown_experiment", ["show", "awgn_bre"], ["show: unknown experiment 'awgn_bre'", "did you mean 'awgn_ber'?"]),
+    ("show_nothing", ["show"], ["show: give an EXPERIMENT or --sweep FILE"]),
+    ("show_both", ["show", "awgn_ber", "--sweep", "{t}/ok.toml"], ["show: give an EXPERIMENT or --sweep FILE"]),
+    ("show_set_without_sweep", ["show", "awgn_ber", "--set", "seed=1"], ["show: --set needs --sweep FILE"]),
+    ("show_sweep_missing", ["show", "--sweep", "{t}/nope.toml"], ["nope.toml: no such sweep file"]),
+    ("show_sweep_bad_set", ["show", "--sweep", "{t}/ok.toml", "--set", "params.snr=1"], ["did you mean 'snr_db'?"]),
+    ("show_bad_import", ["show", "awgn_ber", "--import", "ltjax_no_such_module_xyz"], ["--import ltjax_no_such_module_xyz"]),
+    ("plot_not_a_result", ["plot", "{t}/notres"], ["{t}/notres: no meta.json"]),
+    ("plot_missing_dir", ["plot", "{t}/nowhere"], ["{t}/nowhere: not a result directory"]),
+    ("plot_no_dirs", ["plot"], ["the following arguments are required: DIR"]),
+    ("list_bad_import", ["list", "--import", "ltjax_no_such_module_xyz"], ["--import ltjax_no_such_module_xyz"]),
+]
+
+
+@pytest.mark.parametrize("case,args,needles", SHOW_AND_PLOT_CASES, ids=[c[0] for c in SHOW_AND_PLOT_CASES])
+def test_bad_show_and_plot(tmp_path, capsys, case, args, needles):
+    t = tmp_path.resolve()
+    (t / "ok.toml").write_text(OK)
+    (t / "notres").mkdir()
+    (t / "notres" / "data.csv").write_text("a,b\n1,2\n")
+    _run_untouched(capsys, t, [a.format(t=t) for a in args], [n.format(t=t) for n in needles])
+
+
+def test_plot_of_a_result_without_a_shared_column(tmp_path, capsys):
+    """Runs of two experiments share no metric: one line naming the column."""
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text(OK)
+    b.write_text(OK)
+    for f in (a, b):
+        assert main(["run", str(f), "--out", str(tmp_path / f.stem), "--no-progress"]) == 0
+    capsys.readouterr()
+    _run_untouched(capsys, tmp_path, ["plot", str(tmp_path / "a"), str(tmp_path / "b"), "--y", "no_such_metric",
+                                      "--out", str(tmp_path / "o.png")],
+                   ["--y no_such_metric: no such column", "shared columns"])
+
+
+def test_import_of_a_module_that_raises(tmp_path, capsys, monkeypatch, ok_sweep):
+    (tmp_path / "ltjax_user_broken.py").write_text("raise RuntimeError('half-written module')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _run_untouched(capsys, tmp_path, ["run", str(ok_sweep), "--import", "ltjax_user_broken", "--out",
+                                      str(tmp_path / "res")],
+                   ["--import ltjax_user_broken", "RuntimeError: half-written module"])
