@@ -36,3 +36,20 @@ def test_quickstart_sweep_exists_and_validates():
 
     cfg = load_sweep(ROOT / "sweeps/quickstart.toml")
     assert cfg.points()
+
+
+def test_quickstart_writes_to_a_directory_git_ignores():
+    """The README's first command must leave the checkout clean (no --force on committed results)."""
+    import shutil
+    import subprocess
+
+    from ltjax.sweep import load_sweep
+    from ltjax.sweep.runner import output_dir
+
+    cmd = _quickstart_commands()[0]
+    assert "--force" not in cmd and "--out" not in cmd
+    out = output_dir(load_sweep(ROOT / "sweeps/quickstart.toml"))
+    assert out == ROOT / "runs" / "quickstart"
+    if shutil.which("git") and (ROOT / ".git").exists():
+        r = subprocess.run(["git", "check-ignore", "-q", str(out / "data.csv")], cwd=ROOT)
+        assert r.returncode == 0, "runs/quickstart/ must be ignored by git"
