@@ -8,11 +8,14 @@ See docs/channels.md.
 """
 
 from ltjax.channels.fading import (
+    AWGN_MATRICES,
     CORRELATION_LEVELS,
+    MAX_RB,
     MODELS,
     ChannelConfig,
     ChannelParams,
     ChannelState,
+    awgn_matrix,
     channel_freq_response,
     channel_taps,
     check_channel_params,
@@ -26,12 +29,13 @@ from ltjax.channels.fading import (
     steering_phasors,
     validate_channel_config,
 )
-from ltjax.channels.scenarios import NAMED as NAMED_SCENARIOS, Scenario, scenario
+from ltjax.channels.scenarios import FLAT_REFERENCES, NAMED as NAMED_SCENARIOS, Scenario, scenario
 from ltjax.channels.tdl import TDL_NAMES, TDL_TABLES, normalized_profile, rms_delay_spread, tdl_profile
 
 __all__ = [
-    "CORRELATION_LEVELS", "MODELS", "NAMED_SCENARIOS", "Scenario", "TDL_NAMES", "TDL_TABLES",
-    "ChannelConfig", "ChannelParams", "ChannelState", "channel_freq_response", "channel_taps",
+    "AWGN_MATRICES", "CORRELATION_LEVELS", "FLAT_REFERENCES", "MAX_RB", "MODELS", "NAMED_SCENARIOS", "Scenario",
+    "TDL_NAMES", "TDL_TABLES", "ChannelConfig", "ChannelParams", "ChannelState", "awgn_matrix",
+    "channel_freq_response", "channel_taps",
     "check_channel_params", "correlation_matrix", "init_channel", "make_channel_params",
     "max_delay_spread_s", "max_doppler_hz", "normalized_profile", "precoded_channel",
     "rms_delay_spread", "scenario", "slot_duration_s", "steering_phasors", "tdl_profile",

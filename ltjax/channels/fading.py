@@ -66,6 +66,7 @@ CORRELATION_LEVELS: dict[str, tuple[float, float]] = {
 }
 
 SCS_ALLOWED_HZ = (15e3, 30e3, 60e3, 120e3)
+AWGN_MATRICES = ("identity", "equal_gain")
 MAX_RB = 275  # TS 38.101-1 Table 5.3.2-1: at most 275 RBs in any NR carrier
 MAX_DOPPLER_SLOT_PRODUCT = 0.1  # f_D * T_slot limit of the block-fading-per-slot engine
 
@@ -100,6 +101,22 @@ def _psd_sqrt(r: np.ndarray) -> np.ndarray:
     return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.conj().T
 
 
+def awgn_matrix(cfg: "ChannelConfig") -> np.ndarray:
+    """The flat, time-invariant channel matrix of the AWGN model, complex64 [Nr, Nt].
+
+    "identity": I_{Nr x Nt} (ones on the diagonal): with 2 x 4 antennas a rank-1 Type I
+    precoder (entries of magnitude 1/2) reaches the UE with |H w|^2 = 1/2, i.e. SNR - 3 dB
+    after combining. "equal_gain": sqrt(max(Nr, Nt)) I_{Nr x Nt}, squared Frobenius norm Nr Nt
+    = E ||H||_F^2 of a unit-gain TDL channel, so a fixed precoder with ||W||_F = 1 and an MRC
+    receiver see the TDL channels' average array gain E ||H w||^2 = Nr (SNR + 3 dB at 2 x 4);
+    with Nr = Nt = 1 both are the SISO channel H = 1.
+    """
+    eye = np.eye(cfg.n_rx, cfg.n_tx)
+    if cfg.awgn_matrix == "equal_gain":
+        eye = eye * math.sqrt(max(cfg.n_rx, cfg.n_tx))
+    return eye.astype(np.complex64)
+
+
 @dataclasses.dataclass(frozen=True)
 class ChannelConfig:
     """Static channel configuration (sets shapes; hashable, so usable as a jit static arg).
@@ -111,6 +128,10 @@ class ChannelConfig:
       scs_hz: subcarrier spacing [Hz] (15/30/60/120 kHz).
       n_sinusoids: K, sinusoids per tap and antenna pair.
       correlation: "low" | "medium" | "high" (TS 38.101-4 Annex B.2.3).
+      awgn_matrix: the flat matrix of the AWGN model (``awgn_matrix``): "identity",
+        H = I_{Nr x Nt}, or "equal_gain", H = sqrt(max(Nr, Nt)) I_{Nr x Nt}, whose squared
+        Frobenius norm Nr Nt equals the mean of a unit-gain TDL channel's (so a precoder and
+        receiver see the same average array gain as on the TDL channels). Ignored by TDL models.
 
     Raises:
       ValueError: one line naming the bad field and what is allowed.
@@ -123,6 +144,7 @@ class ChannelConfig:
     scs_hz: float = 30e3
     n_sinusoids: int = 16
     correlation: str = "low"
+    awgn_matrix: str = "identity"
 
     def __post_init__(self):
         model = str(self.model).strip()
@@ -145,6 +167,8 @@ class ChannelConfig:
         if self.correlation not in CORRELATION_LEVELS:
             raise ValueError(f"ChannelConfig.correlation must be one of {tuple(CORRELATION_LEVELS)},"
                              f" got {self.correlation!r}")
+        if self.awgn_matrix not in AWGN_MATRICES:
+            raise ValueError(f"ChannelConfig.awgn_matrix must be one of {AWGN_MATRICES}, got {self.awgn_matrix!r}")
 
     @property
     def n_taps(self) -> int:
@@ -261,10 +285,10 @@ def init_channel(key: jax.Array, cfg: ChannelConfig) -> ChannelState:
 def channel_taps(state: ChannelState, t_s, cfg: ChannelConfig, params: ChannelParams) -> jax.Array:
     """Power-weighted time-domain taps sqrt(P_l) H_l(t): complex64 [L, Nr, Nt] at time t_s [s].
 
-    E|tap_{l,r,t}|^2 = P_l. For AWGN: [1, Nr, Nt] identity-like.
+    E|tap_{l,r,t}|^2 = P_l. For AWGN: [1, Nr, Nt], ``awgn_matrix(cfg)``.
     """
     if cfg.model == "AWGN":
-        return jnp.eye(cfg.n_rx, cfg.n_tx, dtype=jnp.complex64)[None]
+        return jnp.asarray(awgn_matrix(cfg))[None]
     _, powers = normalized_profile(cfg.model)
     k = state.cos_aoa.shape[-1]
     phase = (2.0 * math.pi) * jnp.asarray(params.doppler_hz, jnp.float32) * state.cos_aoa \
@@ -303,11 +327,10 @@ def channel_freq_response(state: ChannelState, t_s, cfg: ChannelConfig,
 
     Returns:
       complex64 [R, Nr, Nt]: H_r = sum_l sqrt(P_l) H_l(t) exp(-j 2 pi f_r tau_l)
-      (TR 38.901 7.7.2), E|H_{r,i,j}|^2 = 1. AWGN: I_{Nr x Nt} on every RB.
+      (TR 38.901 7.7.2), E|H_{r,i,j}|^2 = 1. AWGN: ``awgn_matrix(cfg)`` on every RB.
     """
     if cfg.model == "AWGN":
-        eye = jnp.eye(cfg.n_rx, cfg.n_tx, dtype=jnp.complex64)
-        return jnp.broadcast_to(eye, (cfg.n_rb, cfg.n_rx, cfg.n_tx))
+        return jnp.broadcast_to(jnp.asarray(awgn_matrix(cfg)), (cfg.n_rb, cfg.n_rx, cfg.n_tx))
     taps = channel_taps(state, t_s, cfg, params)  # [L, Nr, Nt]
     cos, sin = steering_phasors(cfg, params)
     steer = jax.lax.complex(cos, sin)  # [R, L]
@@ -333,10 +356,10 @@ def precoded_channel(state: ChannelState, t_s, precoder, cfg: ChannelConfig,
       params: traced delay spread [s] and maximum Doppler [Hz].
 
     Returns:
-      (Re G, Im G), each float32 [R, Nr, r]. AWGN: I_{Nr x Nt} W on every RB.
+      (Re G, Im G), each float32 [R, Nr, r]. AWGN: ``awgn_matrix(cfg)`` W on every RB.
     """
     if cfg.model == "AWGN":
-        g = jnp.broadcast_to(jnp.eye(cfg.n_rx, cfg.n_tx, dtype=jnp.complex64) @ precoder,
+        g = jnp.broadcast_to(jnp.asarray(awgn_matrix(cfg)) @ precoder,
                              (cfg.n_rb, cfg.n_rx, precoder.shape[-1]))
         return jnp.real(g), jnp.imag(g)
     taps = channel_taps(state, t_s, cfg, params)  # [L, Nr, Nt]

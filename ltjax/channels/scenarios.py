@@ -6,7 +6,12 @@ AWGN. The maximum Doppler is separate (a traced parameter of ``ChannelParams``).
 
 Accepted names (case-insensitive):
 
-- ``"AWGN"``: flat, unit-gain, time-invariant, H = I (``ltjax.channels.fading``);
+- ``"AWGN"``: flat, time-invariant, H = I_{Nr x Nt} (``ltjax.channels.fading.awgn_matrix``); with
+  2 x 4 antennas and a rank-1 Type I precoder the UE collects |H w|^2 = 1/2 (SNR - 3 dB);
+- ``"AWGN-EQ"``: the equal-array-gain reference, flat H = sqrt(max(Nr, Nt)) I_{Nr x Nt} with the
+  squared Frobenius norm Nr Nt of a unit-gain TDL channel, so the same precoder and receiver see
+  the TDL channels' average array gain (|H w|^2 = Nr: SNR + 3 dB at 2 x 4);
+- ``"AWGN-SISO"``: one transmit port, one receive antenna, H = 1 (SINR = SNR): the textbook curve;
 - ``"TDL-A30"``, ``"TDL-B50"``, ``"TDL-C200"``, or any ``"TDL-<A|B|C><ns>"``: the profile with
   the RMS delay spread in nanoseconds in the name;
 - ``"TDL-A"`` / ``"TDL-B"`` / ``"TDL-C"`` with ``delay_spread_ns`` given separately (e.g.
@@ -27,6 +32,8 @@ from ltjax.channels.tdl import TDL_NAMES
 
 # The scenarios the papers and ltjax's reference results use (LightTune Table III / Fig. 4-5).
 NAMED = ("AWGN", "TDL-A30", "TDL-B50", "TDL-C200")
+# The flat references: name -> (awgn_matrix, antennas (Nr, Nt) or None = the link's own).
+FLAT_REFERENCES = {"AWGN": ("identity", None), "AWGN-EQ": ("equal_gain", None), "AWGN-SISO": ("identity", (1, 1))}
 _NAME_RE = re.compile(r"^TDL[-_ ]?([ABC])(\d+(?:\.\d+)?)?$")
 
 
@@ -37,16 +44,20 @@ class Scenario:
     Attributes:
       model: "A" | "B" | "C" (TR 38.901 TDL) | "AWGN" (``ChannelConfig.model``).
       delay_spread_s: RMS delay spread [s] (0 for AWGN).
+      awgn_matrix: ``ChannelConfig.awgn_matrix`` of a flat reference ("identity" or "equal_gain").
+      antennas: (Nr, Nt) the scenario imposes (AWGN-SISO: (1, 1)), or None: the link's own.
     """
 
     model: str
     delay_spread_s: float
+    awgn_matrix: str = "identity"
+    antennas: tuple[int, int] | None = None
 
     @property
     def name(self) -> str:
-        """Canonical name, e.g. ``"TDL-C200"`` or ``"AWGN"``."""
+        """Canonical name, e.g. ``"TDL-C200"``, ``"AWGN"`` or ``"AWGN-SISO"``."""
         if self.model == "AWGN":
-            return "AWGN"
+            return next(n for n, v in FLAT_REFERENCES.items() if v == (self.awgn_matrix, self.antennas))
         ns = self.delay_spread_s * 1e9
         return f"TDL-{self.model}{int(round(ns)) if abs(ns - round(ns)) < 1e-6 else ns:g}"
 
@@ -55,21 +66,22 @@ def scenario(channel: str, delay_spread_ns: float | None = None) -> Scenario:
     """The :class:`Scenario` of a channel name (see the module docstring).
 
     Args:
-      channel: "AWGN", "TDL-C200", "TDL-C", ...
+      channel: "AWGN", "AWGN-EQ", "AWGN-SISO", "TDL-C200", "TDL-C", ...
       delay_spread_ns: RMS delay spread [ns] for a name without one; if the name has one,
         it must be None or equal.
 
     Raises:
       ValueError: one line saying what is allowed.
     """
-    text = str(channel).strip().upper()
-    if text == "AWGN":
+    text = str(channel).strip().upper().replace("_", "-")
+    if text in FLAT_REFERENCES:
         if delay_spread_ns not in (None, 0, 0.0):
-            raise ValueError(f"AWGN has no delay spread; got delay_spread_ns = {delay_spread_ns!r}")
-        return Scenario("AWGN", 0.0)
+            raise ValueError(f"{text} has no delay spread; got delay_spread_ns = {delay_spread_ns!r}")
+        matrix, antennas = FLAT_REFERENCES[text]
+        return Scenario("AWGN", 0.0, matrix, antennas)
     m = _NAME_RE.match(text)
     if m is None or m.group(1) not in TDL_NAMES:
-        raise ValueError(f"unknown channel {channel!r}; allowed: AWGN, TDL-A/B/C with the RMS delay spread "
+        raise ValueError(f"unknown channel {channel!r}; allowed: AWGN, AWGN-EQ, AWGN-SISO, TDL-A/B/C with the RMS delay spread "
                          f"in ns (e.g. {', '.join(NAMED[1:])}), or TDL-A/B/C with delay_spread_ns")
     model, ns_text = m.group(1), m.group(2)
     if ns_text is not None:
@@ -86,4 +98,4 @@ def scenario(channel: str, delay_spread_ns: float | None = None) -> Scenario:
     return Scenario(model, ns / 1e9)  # ns / 1e9 == the literal 30e-9 (30 * 1e-9 is not)
 
 
-__all__ = ["NAMED", "Scenario", "scenario"]
+__all__ = ["FLAT_REFERENCES", "NAMED", "Scenario", "scenario"]

@@ -13,6 +13,7 @@ Letters: P precoders, Nt ports, r rank (layers).
       pmi = 4 * i1,1 + 2 * i1,3 + i2.
 2 ports (Table 5.2.2.2.1-1): rank 1 W = 1/sqrt(2) [1, j^n]^T, n = 0..3;
   rank 2 W = 1/2 [[1, 1], [j^n, -j^n]], n = 0, 1.
+1 port (no PMI is reported): rank 1, W = [1] (the SISO reference link).
 
 Every column has norm 1/sqrt(r), so ||W||_F = 1: total transmit power 1 for any rank.
 """
@@ -23,11 +24,13 @@ import functools
 
 import numpy as np
 
-SUPPORTED_PORTS = (2, 4)
+SUPPORTED_PORTS = (1, 2, 4)
 
 
 @functools.lru_cache(maxsize=None)
 def _codebook(n_tx: int, rank: int) -> np.ndarray:
+    if n_tx == 1:
+        return np.ones((1, 1, 1), np.complex128)
     if n_tx == 2:
         if rank == 1:
             return np.stack([np.array([[1.0], [1j ** n]]) / np.sqrt(2.0) for n in range(4)])
@@ -59,7 +62,7 @@ def type1_codebook(n_tx: int, rank: int) -> np.ndarray:
     """TS 38.214 Type I single-panel codebook: complex128 [P, Nt, rank].
 
     Args:
-      n_tx: CSI-RS ports Nt (2 or 4).
+      n_tx: CSI-RS ports Nt (1, 2 or 4).
       rank: 1 or 2.
 
     Raises:
@@ -67,8 +70,8 @@ def type1_codebook(n_tx: int, rank: int) -> np.ndarray:
     """
     if n_tx not in SUPPORTED_PORTS:
         raise ValueError(f"type1_codebook: n_tx must be one of {SUPPORTED_PORTS}, got {n_tx!r}")
-    if rank not in (1, 2):
-        raise ValueError(f"type1_codebook: rank must be 1 or 2, got {rank!r}")
+    if rank not in (1, 2) or rank > n_tx:
+        raise ValueError(f"type1_codebook: rank must be 1 or 2 (and at most n_tx = {n_tx!r}), got {rank!r}")
     cb = _codebook(int(n_tx), int(rank))
     cb.setflags(write=False)
     return cb

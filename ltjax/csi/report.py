@@ -12,7 +12,10 @@ Gaussian-input mutual information averaged over RBs,
 (an ideal receiver; the LMMSE post-equalisation SINR of ltjax.phy is what decides BLER).
 For each rank the UE takes the PMI with the largest C, then reports the rank whose best C
 is largest (ties go to the lower rank). The reported capacity is C at (RI, PMI): feature 2
-of the paper ("CSI-RS capacity with the best PMI for the reported RI").
+of the paper ("CSI-RS capacity with the best PMI for the reported RI"). The best PMI of
+every rank is returned too (``pmi_per_rank``, ``precoder_per_rank``), so that a caller can
+pick the rank by another rule, e.g. by the CQI-implied rate as a UE does
+(``ltjax.link`` with ``LinkConfig.ri_rule = "cqi_rate"``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ class CsiReport:
       capacity: float32 [], C at (ri, pmi) [bits/s/Hz].
       precoder: complex64 [Nt, max_rank], W of (ri, pmi); columns >= ri are zero.
       capacity_per_rank: float32 [max_rank], best C for each rank.
+      pmi_per_rank: int32 [max_rank], the best PMI of each rank (0 for a rank above min(Nr, Nt)).
+      precoder_per_rank: complex64 [max_rank, Nt, max_rank], W of each rank's best PMI (zero
+        columns beyond the rank; all zero for a rank above min(Nr, Nt)).
     """
 
     ri: jax.Array  # [] int32
@@ -42,6 +48,8 @@ class CsiReport:
     capacity: jax.Array  # [] float32
     precoder: jax.Array  # [Nt, max_rank] complex64
     capacity_per_rank: jax.Array  # [max_rank] float32
+    pmi_per_rank: jax.Array  # [max_rank] int32
+    precoder_per_rank: jax.Array  # [max_rank, Nt, max_rank] complex64
 
 
 def precoder_capacity(h: jax.Array, w: jax.Array, noise_var) -> jax.Array:
@@ -65,7 +73,8 @@ def select_ri_pmi(h: jax.Array, noise_var, max_rank: int = 2) -> CsiReport:
       max_rank: static, 1 or 2; capped at min(Nr, Nt).
 
     Returns:
-      CsiReport (ri, pmi, capacity [bits/s/Hz], precoder [Nt, max_rank], capacity_per_rank).
+      CsiReport (ri, pmi, capacity [bits/s/Hz], precoder [Nt, max_rank], and per rank: capacity,
+      PMI and precoder).
     """
     n_rx, n_tx = h.shape[-2], h.shape[-1]
     if max_rank not in (1, 2):
@@ -75,11 +84,15 @@ def select_ri_pmi(h: jax.Array, noise_var, max_rank: int = 2) -> CsiReport:
     usable = min(max_rank, n_rx, n_tx)
     caps, idxs, pads = [], [], []
     for r in range(1, max_rank + 1):
+        if r > usable:  # a rank above min(Nr, Nt) is never reported (and may have no codebook)
+            caps.append(jnp.asarray(-jnp.inf, jnp.float32))
+            idxs.append(jnp.zeros((), jnp.int32))
+            pads.append(jnp.zeros((n_tx, max_rank), jnp.complex64))
+            continue
         cb = type1_codebook(n_tx, r)
         c = precoder_capacity(h, jnp.asarray(cb, jnp.complex64), noise_var)
         i = jnp.argmax(c)
-        # A rank above min(Nr, Nt) is never reported.
-        caps.append(jnp.where(r <= usable, c[i], -jnp.inf))
+        caps.append(c[i])
         idxs.append(i.astype(jnp.int32))
         padded = np.zeros((cb.shape[0], n_tx, max_rank), np.complex64)
         padded[:, :, :r] = cb
@@ -92,4 +105,6 @@ def select_ri_pmi(h: jax.Array, noise_var, max_rank: int = 2) -> CsiReport:
         capacity=caps[best].astype(jnp.float32),
         precoder=jnp.stack(pads)[best],
         capacity_per_rank=jnp.maximum(caps, 0.0).astype(jnp.float32),
+        pmi_per_rank=jnp.stack(idxs),
+        precoder_per_rank=jnp.stack(pads),
     )

@@ -56,3 +56,36 @@ def test_link_params_for_scenario():
         link_params_for_scenario("TDL-C600")
     with pytest.raises(ValueError, match="unknown channel"):
         link_params_for_scenario("TDL-D30")
+
+
+def test_flat_references_and_their_array_gain():
+    """AWGN (identity), AWGN-EQ (equal array gain) and AWGN-SISO: with a rank-1 Type I precoder
+    and MRC the UE collects |H w|^2 = 1/2, 2 (= E ||H w||^2 of a unit-gain 2x4 TDL channel with a
+    fixed precoder, Nr ||w||^2) and 1 (SISO)."""
+    import jax
+    import numpy as np
+
+    from ltjax.channels import ChannelParams, awgn_matrix, channel_freq_response, init_channel
+    from ltjax.csi import type1_codebook
+
+    assert scenario("AWGN-EQ") == Scenario("AWGN", 0.0, "equal_gain")
+    assert scenario("awgn_siso") == Scenario("AWGN", 0.0, "identity", (1, 1))
+    for name in ("AWGN", "AWGN-EQ", "AWGN-SISO"):
+        assert scenario(name).name == name
+    w = type1_codebook(4, 1)[5]  # any rank-1 precoder: entries of magnitude 1/2
+    gains = {}
+    for name in ("AWGN", "AWGN-EQ", "AWGN-SISO"):
+        cfg = link_params_for_scenario(name).cfg
+        h = np.asarray(channel_freq_response(init_channel(jax.random.key(0), cfg.channel), 1.0, cfg.channel,
+                                             ChannelParams()))
+        np.testing.assert_array_equal(h, np.broadcast_to(awgn_matrix(cfg.channel), h.shape))
+        ww = w if cfg.channel.n_tx == 4 else type1_codebook(1, 1)[0]
+        gains[name] = float(np.sum(np.abs(h[0] @ ww) ** 2))
+    assert gains == pytest.approx({"AWGN": 0.5, "AWGN-EQ": 2.0, "AWGN-SISO": 1.0}, rel=1e-6)
+    # Equal array gain: the squared Frobenius norm of a unit-gain TDL channel, Nr Nt = 8.
+    eq = awgn_matrix(link_params_for_scenario("AWGN-EQ").cfg.channel)
+    assert float(np.sum(np.abs(eq) ** 2)) == pytest.approx(8.0)
+    siso = link_params_for_scenario("AWGN-SISO", cfg=LinkConfig(max_rank=2)).cfg
+    assert (siso.channel.n_rx, siso.channel.n_tx, siso.max_rank) == (1, 1, 1)
+    with pytest.raises(ValueError, match="awgn_matrix"):
+        ChannelConfig(awgn_matrix="double")

@@ -70,6 +70,28 @@ def test_select_ri_pmi_matches_brute_force():
         assert np.all(w[:, best[0]:] == 0)
 
 
+def test_best_pmi_of_every_rank_and_one_port():
+    """select_ri_pmi also returns each rank's capacity-best PMI and precoder (for RI rules other
+    than capacity); a 1-port link (the SISO reference) has the trivial codebook W = [1]."""
+    rng = np.random.default_rng(2)
+    h = ((rng.normal(size=(8, 2, 4)) + 1j * rng.normal(size=(8, 2, 4))) / math.sqrt(2)).astype(np.complex64)
+    rep = select_ri_pmi(jnp.asarray(h), 0.1)
+    for r in (1, 2):
+        caps = [_numpy_capacity(h, type1_codebook(4, r)[p], 0.1) for p in range(32)]
+        assert int(rep.pmi_per_rank[r - 1]) == int(np.argmax(caps))
+        np.testing.assert_allclose(np.asarray(rep.precoder_per_rank[r - 1])[:, :r],
+                                   type1_codebook(4, r)[int(np.argmax(caps))], atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(rep.precoder_per_rank[int(rep.ri) - 1]), np.asarray(rep.precoder))
+    r1 = select_ri_pmi(jnp.asarray(h), 0.1, max_rank=1)
+    np.testing.assert_array_equal(np.asarray(rep.precoder_per_rank[0])[:, :1], np.asarray(r1.precoder))
+    np.testing.assert_array_equal(type1_codebook(1, 1), np.ones((1, 1, 1)))
+    with pytest.raises(ValueError, match="rank"):
+        type1_codebook(1, 2)
+    siso = select_ri_pmi(jnp.ones((8, 1, 1), jnp.complex64), 0.1, max_rank=2)  # rank 2 impossible with 1 port
+    assert int(siso.ri) == 1 and float(siso.capacity) == pytest.approx(math.log2(11.0), rel=1e-5)
+    assert np.all(np.asarray(siso.precoder_per_rank[1]) == 0)
+
+
 def test_rank_one_channel_gives_ri_1_and_matching_pmi():
     w = type1_codebook(4, 1)[13, :, 0]
     u = np.array([1.0, 0.5j])
