@@ -7,19 +7,26 @@ ports, r rank (<= 2), P HARQ processes, F features (12).
 """
 
 from ltjax.link.config import (
-    FEATURE_NAMES, N_FEATURES, CsiOut, LinkConfig, LinkParams, LinkState, PeriodInputs,
-    PeriodOutputs, SlotOutputs, link_params_for_scenario, make_link_params, noise_var,
+    BLER_MODES, CQI_TABLES, FEATURE_NAMES, LEGACY_PHYSICS, N_FEATURES, OLLA_FEEDBACK, PDSCH_SNR_INITS, RI_RULES,
+    CsiOut, GnbLoopState, GnbOllaParams, LinkConfig, LinkParams, LinkState, PeriodInputs, PeriodOutputs,
+    SlotOutputs, legacy_physics, link_params_for_scenario, make_link_params, noise_var,
 )
+from ltjax.link.counterfactual import backed_off_inputs, counterfactual_period
+from ltjax.link.dynamics import DYNAMICS, DynamicsParams, params_in_force
 from ltjax.link.engine import (
-    allocate, csi_report, init_link, link_period, link_tables, period_bler, period_features,
-    period_outputs, run_slots, select_cqi, slot_sinr, slot_step, tb_error_rate,
+    allocate, chest_terms, csi_report, dmrs_error_var, effective_channel, freq_response, init_link,
+    link_period, link_tables, period_bler, period_features, period_outputs, run_slots, select_cqi,
+    slot_sinr, slot_step, table_sinr, tb_error_rate,
 )
 from ltjax.link.rollout import Policy, fixed_inputs, fixed_mcs, follow_cqi, run_ue
 
 __all__ = [
-    "FEATURE_NAMES", "N_FEATURES", "CsiOut", "LinkConfig", "LinkParams", "LinkState", "PeriodInputs",
-    "PeriodOutputs", "Policy", "SlotOutputs", "allocate", "csi_report", "fixed_inputs", "fixed_mcs",
-    "follow_cqi", "init_link", "link_params_for_scenario", "link_period", "link_tables",
-    "make_link_params", "noise_var", "period_bler", "period_features", "period_outputs", "run_slots",
-    "run_ue", "select_cqi", "slot_sinr", "slot_step", "tb_error_rate",
+    "BLER_MODES", "CQI_TABLES", "DYNAMICS", "FEATURE_NAMES", "LEGACY_PHYSICS", "N_FEATURES", "OLLA_FEEDBACK",
+    "PDSCH_SNR_INITS", "RI_RULES", "CsiOut", "DynamicsParams", "GnbLoopState", "GnbOllaParams", "LinkConfig",
+    "LinkParams", "LinkState", "PeriodInputs", "PeriodOutputs", "Policy", "SlotOutputs", "allocate",
+    "backed_off_inputs", "chest_terms", "counterfactual_period", "csi_report", "dmrs_error_var",
+    "effective_channel", "fixed_inputs", "fixed_mcs", "follow_cqi", "freq_response", "init_link",
+    "legacy_physics", "link_params_for_scenario", "link_period", "link_tables", "make_link_params",
+    "noise_var", "params_in_force", "period_bler", "period_features", "period_outputs", "run_slots",
+    "run_ue", "select_cqi", "slot_sinr", "slot_step", "table_sinr", "tb_error_rate",
 ]

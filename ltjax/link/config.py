@@ -24,7 +24,9 @@ import numpy as np
 from ltjax.channels import (
     ChannelConfig, ChannelParams, ChannelState, Scenario, check_channel_params, scenario,
 )
+from ltjax.link.dynamics import DYNAMICS, DynamicsParams, check_dynamics
 from ltjax.numerics import db_to_lin
+from ltjax.phy.chest import CHEST_FREQ
 from ltjax.phy.harq import HarqState
 
 N_FEATURES = 12
@@ -33,6 +35,16 @@ FEATURE_NAMES = (
     "pdsch_snr_db_m1", "pdsch_snr_db_m2", "pdsch_snr_db_m3", "ri", "cqi", "n_rb", "n_dmrs",
 )
 SNR_DB_RANGE = (-20.0, 50.0)
+
+# The link-physics options (docs/link_engine.md, "Physics options"): name -> allowed values.
+# The first value of each is the default; LEGACY_PHYSICS restores the engine before they existed.
+BLER_MODES = ("first_tx", "all_tx")
+CQI_TABLES = ("awgn_mmib", "awgn_snr", "exact")
+RI_RULES = ("cqi_rate", "capacity")
+PDSCH_SNR_INITS = ("predicted", "csi_snr")
+OLLA_FEEDBACK = ("first_tx", "all_tx")
+LEGACY_PHYSICS = {"bler_mode": "all_tx", "cqi_table": "exact", "chest_freq": "none", "ri_rule": "capacity",
+                  "csi_delay_slots": 0, "pdsch_snr_init": "csi_snr"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +66,39 @@ class LinkConfig:
         CQI is computed for (the reference resource spans all R RBs).
       doppler_lag_s: CSI-RS occasion spacing used by the Doppler estimator [s].
       bler_target: CQI target (0.1, TS 38.214 5.2.2.1).
+
+    Physics options (each documented with its reason in docs/link_engine.md and
+    docs/phy_abstraction.md; ``LEGACY_PHYSICS`` / :func:`legacy_physics` give the engine
+    before them, so earlier results can be reproduced):
+      bler_mode: the period BLER (eq. 11, ``PeriodOutputs.bler``) over "first_tx"
+        transmissions (TS 38.214 5.2.2.1 defines the CQI by the error probability of one
+        transmission of a TB) or "all_tx" (retransmissions included).
+      cqi_table: how the UE maps its measurement to a CQI: "awgn_mmib" (the MMIB/MIESM
+        effective SINR of its measured per-RB SINRs through the AWGN 10 % table, the
+        estimation loss of a flat static channel included), "awgn_snr" (the measured
+        wideband CSI-RS SNR through the same table), "exact" (the receiver's own SINR,
+        estimation error at the estimated Doppler included: the table is the truth model).
+      chest_freq: DMRS frequency-interpolation error, "rb_average" (the RB's 6 pilots
+        averaged and held flat), "wiener" (LMMSE interpolation over 3 RBs) or "none"
+        (``ltjax.phy.chest``).
+      ri_rule: "cqi_rate" (the rank with the largest CQI-implied rate, CQI spectral
+        efficiency x layers, ties to the lower rank, as a UE reports) or "capacity"
+        (Gaussian capacity). The PMI of each rank is the capacity-best one.
+      csi_delay_slots: the CSI report is measured this many slots before the period it is
+        used in starts (TS 38.214 5.2.2.5 reference resource, plus processing and
+        scheduling); 0 = measured at the instant it is applied. The fast fading is evaluated at
+        the measurement time; the average SNR and profile are those of the period the
+        measurement is made for.
+      pdsch_snr_init: period-0 PDSCH-SNR features: "predicted" (the mean PDSCH SINR the
+        first CSI report predicts for its precoder, the features' own scale) or "csi_snr"
+        (the CSI-RS SNR).
+      dynamics: non-stationary scenario, one of ``ltjax.link.dynamics.DYNAMICS``; its numbers
+        are ``LinkParams.dynamics``.
+      switch_model: TDL letter after a "profile_switch" (None: the same letter).
+      gnb_olla: compile the gNB-side outer loop that moves the MCS of every new TB with the
+        HARQ feedback within the period (``LinkParams.gnb_olla``); False = the MCS of
+        ``PeriodInputs`` for the whole period.
+      olla_feedback: which HARQ feedback the gNB loop counts: "first_tx" or "all_tx".
     """
 
     channel: ChannelConfig = ChannelConfig()
@@ -70,6 +115,16 @@ class LinkConfig:
     cqi_ref_dmrs: int = 2
     doppler_lag_s: float = 5e-3
     bler_target: float = 0.1
+    bler_mode: str = "first_tx"
+    cqi_table: str = "awgn_mmib"
+    chest_freq: str = "rb_average"
+    ri_rule: str = "cqi_rate"
+    csi_delay_slots: int = 8
+    pdsch_snr_init: str = "predicted"
+    dynamics: str = "stationary"
+    switch_model: str | None = None
+    gnb_olla: bool = False
+    olla_feedback: str = "first_tx"
 
     def __post_init__(self):
         def bad(field, problem):
@@ -104,14 +159,65 @@ class LinkConfig:
             bad("doppler_lag_s", f"must be > 0, got {self.doppler_lag_s!r}")
         if not 0.0 < self.bler_target < 1.0:
             bad("bler_target", f"must be in (0, 1), got {self.bler_target!r}")
+        for name, allowed in (("bler_mode", BLER_MODES), ("cqi_table", CQI_TABLES), ("chest_freq", CHEST_FREQ),
+                              ("ri_rule", RI_RULES), ("pdsch_snr_init", PDSCH_SNR_INITS), ("dynamics", DYNAMICS),
+                              ("olla_feedback", OLLA_FEEDBACK)):
+            if getattr(self, name) not in allowed:
+                bad(name, f"must be one of {allowed}, got {getattr(self, name)!r}")
+        if (not isinstance(self.csi_delay_slots, (int, np.integer)) or isinstance(self.csi_delay_slots, bool)
+                or not 0 <= self.csi_delay_slots <= 10_000):
+            bad("csi_delay_slots", f"must be an int in [0, 10000], got {self.csi_delay_slots!r}")
+        if self.switch_model is not None and self.switch_model not in ("A", "B", "C"):
+            bad("switch_model", f"must be None or one of 'A', 'B', 'C', got {self.switch_model!r}")
+        if self.switch_model is not None and self.channel.model == "AWGN":
+            bad("switch_model", "a profile switch needs a TDL channel before it, got AWGN")
+        if not isinstance(self.gnb_olla, (bool, np.bool_)):
+            bad("gnb_olla", f"must be True or False, got {self.gnb_olla!r}")
 
     @property
     def slot_s(self) -> float:
         return 1e-3 * 15e3 / self.channel.scs_hz
 
     @property
+    def switch_channel_config(self) -> ChannelConfig:
+        """ChannelConfig after a "profile_switch" (the same antennas, RBs and correlation)."""
+        model = self.switch_model if self.switch_model is not None else self.channel.model
+        return dataclasses.replace(self.channel, model=model)
+
+    @property
     def period_s(self) -> float:
         return self.slots_per_period * self.slot_s
+
+
+def legacy_physics(cfg: LinkConfig = LinkConfig(), **overrides) -> LinkConfig:
+    """``cfg`` with every physics option at its value before the options existed (``LEGACY_PHYSICS``).
+
+    all-transmission eq. 11, the exact CQI table, no frequency-interpolation error, RI by
+    capacity, CSI applied at the instant it is measured, period-0 PDSCH-SNR features = CSI-RS
+    SNR: reproduces results made before them (e.g. results/quickstart). ``overrides`` replace
+    single options.
+    """
+    return dataclasses.replace(cfg, **{**LEGACY_PHYSICS, **overrides})
+
+
+@flax.struct.dataclass
+class GnbOllaParams:
+    """Traced numbers of the gNB-side outer loop (``LinkConfig.gnb_olla``).
+
+    Per counted HARQ feedback: offset -= delta_up on a NACK, offset += delta_up T / (1 - T)
+    on an ACK, clipped to [offset_min_db, offset_max_db]; every new TB gets the MCS of the
+    reported CQI's AWGN SINR plus the offset (``ltjax.phy.thresholds.mcs_from_cqi``).
+
+    Attributes:
+      delta_up_db: float32 [] offset step per NACK [dB] (0.5 dB, a per-TB step of real gNBs).
+      target: float32 [] BLER target T.
+      offset_min_db, offset_max_db: float32 [] clip range [dB].
+    """
+
+    delta_up_db: jax.Array = 0.5  # [] dB
+    target: jax.Array = 0.1  # []
+    offset_min_db: jax.Array = -20.0  # [] dB
+    offset_max_db: jax.Array = 10.0  # [] dB
 
 
 @flax.struct.dataclass
@@ -123,31 +229,56 @@ class LinkParams:
       snr_db: float32 [], average SNR per receive antenna and RE [dB] (unit-gain channel,
         unit total transmit power): noise_var = 10^(-snr_db / 10).
       channel: ChannelParams (delay spread [s], maximum Doppler [Hz]).
+      dynamics: DynamicsParams of ``cfg.dynamics`` (``ltjax.link.dynamics``).
+      gnb_olla: GnbOllaParams of the gNB-side loop (used when ``cfg.gnb_olla``).
     """
 
     cfg: LinkConfig = flax.struct.field(pytree_node=False, default=LinkConfig())
     snr_db: jax.Array = 10.0  # [] dB
     channel: ChannelParams = ChannelParams()
+    dynamics: DynamicsParams = DynamicsParams()
+    gnb_olla: GnbOllaParams = GnbOllaParams()
+
+
+def _f32_tree(tree):
+    return jax.tree.map(lambda x: jnp.asarray(x, jnp.int32 if isinstance(x, (int, np.integer)) else jnp.float32),
+                        tree)
 
 
 def make_link_params(cfg: LinkConfig = LinkConfig(), snr_db: float = 10.0,
-                     delay_spread_s: float = 30e-9, doppler_hz: float = 10.0) -> LinkParams:
+                     delay_spread_s: float = 30e-9, doppler_hz: float = 10.0,
+                     dynamics: DynamicsParams = DynamicsParams(),
+                     gnb_olla: GnbOllaParams = GnbOllaParams()) -> LinkParams:
     """Validated LinkParams from Python numbers; ValueError (one line) when out of range."""
     if not (math.isfinite(float(snr_db)) and SNR_DB_RANGE[0] <= float(snr_db) <= SNR_DB_RANGE[1]):
         raise ValueError(f"snr_db must be in [{SNR_DB_RANGE[0]}, {SNR_DB_RANGE[1]}] dB, got {snr_db!r}")
     check_channel_params(cfg.channel, delay_spread_s, doppler_hz)
+    d = dynamics
+    check_dynamics(cfg.dynamics, float(d.snr_step_db), float(d.step_periods), float(d.shadow_sigma_db),
+                   float(d.shadow_corr_periods), int(d.switch_period))
+    if cfg.dynamics == "profile_switch":
+        check_channel_params(cfg.switch_channel_config, float(d.switch_channel.delay_spread_s),
+                             float(d.switch_channel.doppler_hz))
+    g = gnb_olla
+    if not (0.0 <= float(g.delta_up_db) <= 10.0 and 0.0 < float(g.target) < 1.0
+            and float(g.offset_min_db) <= 0.0 <= float(g.offset_max_db)):
+        raise ValueError(f"gnb_olla: need 0 <= delta_up_db <= 10 dB, 0 < target < 1 and offset_min_db <= 0 <= "
+                         f"offset_max_db, got {g!r}")
     return LinkParams(cfg=cfg, snr_db=jnp.float32(snr_db),
                       channel=ChannelParams(delay_spread_s=jnp.float32(delay_spread_s),
-                                            doppler_hz=jnp.float32(doppler_hz)))
+                                            doppler_hz=jnp.float32(doppler_hz)),
+                      dynamics=_f32_tree(dynamics), gnb_olla=_f32_tree(gnb_olla))
 
 
 def link_params_for_scenario(channel: Scenario | str, snr_db: float = 10.0, doppler_hz: float = 10.0,
-                             cfg: LinkConfig = LinkConfig()) -> LinkParams:
+                             cfg: LinkConfig = LinkConfig(), dynamics: DynamicsParams = DynamicsParams(),
+                             gnb_olla: GnbOllaParams = GnbOllaParams()) -> LinkParams:
     """Validated LinkParams of a channel scenario (``ltjax.channels.scenario``).
 
-    The scenario sets the TDL model (or AWGN) of ``cfg.channel`` and the RMS delay spread;
-    everything else in ``cfg`` (antennas, correlation, RB and DMRS distributions, ...) is
-    kept. Build it once on the host and pass it to the kernels (``ltjax.batching.map_ues``)
+    The scenario sets the TDL model (or AWGN) of ``cfg.channel`` and the RMS delay spread
+    (and, for the flat references, the AWGN matrix and, for AWGN-SISO, one antenna and one
+    port, which caps the rank at 1); everything else in ``cfg`` (correlation, RB and DMRS
+    distributions, physics options, ...) is kept. Build it once on the host and pass it to the kernels (``ltjax.batching.map_ues``)
     as their params argument.
 
     Args:
@@ -155,13 +286,19 @@ def link_params_for_scenario(channel: Scenario | str, snr_db: float = 10.0, dopp
       snr_db: average SNR per receive antenna and RE [dB].
       doppler_hz: maximum Doppler [Hz].
       cfg: the rest of the static configuration.
+      dynamics, gnb_olla: traced numbers of ``cfg.dynamics`` and of the gNB loop.
 
     Raises:
       ValueError: one line, for an unknown name or a value out of range.
     """
     scen = scenario(channel) if isinstance(channel, str) else channel
-    cfg = dataclasses.replace(cfg, channel=dataclasses.replace(cfg.channel, model=scen.model))
-    return make_link_params(cfg, snr_db=snr_db, delay_spread_s=scen.delay_spread_s, doppler_hz=doppler_hz)
+    ch = dataclasses.replace(cfg.channel, model=scen.model, awgn_matrix=scen.awgn_matrix)
+    if scen.antennas is not None:
+        ch = dataclasses.replace(ch, n_rx=scen.antennas[0], n_tx=scen.antennas[1])
+        cfg = dataclasses.replace(cfg, max_rank=min(cfg.max_rank, *scen.antennas))
+    cfg = dataclasses.replace(cfg, channel=ch)
+    return make_link_params(cfg, snr_db=snr_db, delay_spread_s=scen.delay_spread_s, doppler_hz=doppler_hz,
+                            dynamics=dynamics, gnb_olla=gnb_olla)
 
 
 def noise_var(params: LinkParams):
@@ -199,9 +336,14 @@ class CsiOut:
       capacity: float32 [] bits/s/Hz at (ri, pmi) (feature 2).
       snr_db: float32 [] measured CSI-RS SNR [dB] (feature 1).
       delay_spread_s: float32 [] estimate [s] (feature 3). doppler_hz: float32 [] estimate (feature 4).
-      cqi: int32 [] highest CQI with predicted TBLER <= bler_target on the reference resource.
-      sinr_eff_db: float32 [3] measured effective SINR (QPSK, 16QAM, 64QAM) [dB] for
-        table-based link adaptation (outer-loop link adaptation's SINR -> CQI table).
+      cqi: int32 [] the reported CQI (``LinkConfig.cqi_table``): the highest CQI whose AWGN
+        10 %-BLER threshold on the reference resource is <= the effective SINR below.
+      sinr_eff_db: float32 [3] the UE's effective SINR (QPSK, 16QAM, 64QAM) [dB] in the
+        domain of the AWGN table (``ltjax.phy.thresholds``): table-based link adaptation
+        (OLLA) adds its offset to it; with offset 0 the table gives ``cqi``.
+      pdsch_sinr_db: float32 [] the mean PDSCH SINR [dB] the report predicts for its precoder
+        (linear mean over the R RBs and ri layers of the receiver's LMMSE SINR, DMRS error
+        of the reference resource included): the PDSCH-SNR features' scale.
     """
 
     ri: jax.Array  # [] int32
@@ -214,6 +356,22 @@ class CsiOut:
     doppler_hz: jax.Array  # [] float32
     cqi: jax.Array  # [] int32
     sinr_eff_db: jax.Array  # [3] float32
+    pdsch_sinr_db: jax.Array  # [] float32
+
+
+@flax.struct.dataclass
+class GnbLoopState:
+    """The gNB-side outer loop of one UE (``LinkConfig.gnb_olla``).
+
+    Attributes:
+      offset_db: float32 [] the loop's offset [dB].
+      feedback: int32 [P] feedback of each HARQ process's last transmission, not yet
+        applied: +1 ACK, -1 NACK, 0 none (or not counted). It is applied when the process
+        comes round again, P slots later (the HARQ round-trip time).
+    """
+
+    offset_db: jax.Array  # [] float32
+    feedback: jax.Array  # [P] int32
 
 
 @flax.struct.dataclass
@@ -226,6 +384,9 @@ class LinkState:
       report: CsiOut, the latest CSI report.
       pdsch_snr_hist: float32 [4], PDSCH SNR [dB] of the last 4 transmissions, newest first.
       period: int32 [], index of the next period (sets absolute time).
+      shadow_db: float32 [], the shadowing of the next period [dB] (dynamics "shadowing"; 0 otherwise).
+      channel_after: ChannelState of the profile after a "profile_switch", else None.
+      gnb: GnbLoopState of the gNB-side loop (``LinkConfig.gnb_olla``), else None.
     """
 
     channel: ChannelState
@@ -233,6 +394,9 @@ class LinkState:
     report: CsiOut
     pdsch_snr_hist: jax.Array  # [4] float32
     period: jax.Array  # [] int32
+    shadow_db: jax.Array = 0.0  # [] float32
+    channel_after: ChannelState | None = None
+    gnb: GnbLoopState | None = None
 
 
 @flax.struct.dataclass
@@ -246,6 +410,7 @@ class SlotOutputs:
       new: bool [], a first transmission (not a HARQ retransmission).
       dropped: bool [], the max_tx-th transmission of the TB failed.
       sinr_eff_db: float32 [], effective SINR of the combined transmission [dB].
+      mcs: int32 [], MCS of the transmitted TB.
     """
 
     ack: jax.Array  # [] bool
@@ -254,6 +419,7 @@ class SlotOutputs:
     new: jax.Array  # [] bool
     dropped: jax.Array  # [] bool
     sinr_eff_db: jax.Array  # [] float32
+    mcs: jax.Array  # [] int32
 
 
 @flax.struct.dataclass
@@ -265,14 +431,22 @@ class PeriodOutputs:
         FEATURE_NAMES).
       report: CsiOut made at the period end.
       n_ack, n_nack: int32 [] PDSCH ACKs/NACKs in the period (retransmissions included).
-      bler: float32 [] eq. 11 (``period_bler``), n_nack / (n_ack + n_nack).
+      bler: float32 [] eq. 11 (``period_bler``) under ``LinkConfig.bler_mode``: bler_first_tx
+        ("first_tx") or bler_all_tx ("all_tx").
+      bler_first_tx: float32 [] n_nack_first / n_new (0 if no new TB).
+      bler_all_tx: float32 [] n_nack / (n_ack + n_nack).
       delivered_bits: float32 [] bits of ACKed TBs.
       throughput_mbps: float32 [] delivered_bits / period duration [Mbit/s].
       n_new: int32 [] new TBs. n_dropped: int32 [] TBs dropped after max_tx NACKs.
       mean_tbler: float32 [] mean predicted TBLER of the period's transmissions.
       n_nack_first: int32 [] NACKs of first transmissions (new TBs).
+      n_ack_first: int32 [] ACKs of first transmissions, n_new - n_nack_first.
       mean_tbler_first: float32 [] mean predicted TBLER of the first transmissions.
-      mcs, n_rb, n_dmrs, rank: int32 [] what was applied to new TBs.
+      mcs, n_rb, n_dmrs, rank: int32 [] what was applied to new TBs (mcs: the period's
+        ``PeriodInputs.mcs``; with the gNB loop see mean_mcs_new).
+      mean_mcs_new: float32 [] mean MCS of the period's new TBs.
+      snr_db: float32 [] the period's average SNR [dB] (after the dynamics' offset).
+      gnb_offset_db: float32 [] the gNB loop's offset at the period end (0 without it).
     """
 
     features: jax.Array  # [12] float32
@@ -291,3 +465,9 @@ class PeriodOutputs:
     n_rb: jax.Array  # [] int32
     n_dmrs: jax.Array  # [] int32
     rank: jax.Array  # [] int32
+    bler_first_tx: jax.Array  # [] float32
+    bler_all_tx: jax.Array  # [] float32
+    n_ack_first: jax.Array  # [] int32
+    mean_mcs_new: jax.Array  # [] float32
+    snr_db: jax.Array  # [] float32
+    gnb_offset_db: jax.Array  # [] float32

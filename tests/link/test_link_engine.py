@@ -92,11 +92,18 @@ def test_vmap_equals_per_ue_loop():
     assert f.shape == (U, len(FEATURE_NAMES)) and np.all(np.isfinite(f))
     assert np.all(f[:, FEATURE_NAMES.index("n_rb")] == 106)
     assert np.all(f[:, FEATURE_NAMES.index("n_dmrs")] == 2)
-    # Eq. 11: NACKs over the period's PDSCH transmissions (one per slot), in float32.
+    # Eq. 11 over all transmissions: NACKs over the period's PDSCH transmissions (one per slot).
     n_nack, n_ack = np.asarray(batched.n_nack), np.asarray(batched.n_ack)
     assert np.all(n_ack + n_nack == TDL_CFG.slots_per_period)
-    np.testing.assert_array_equal(np.asarray(batched.bler),
+    np.testing.assert_array_equal(np.asarray(batched.bler_all_tx),
                                   n_nack.astype(np.float32) / np.float32(TDL_CFG.slots_per_period))
+    # Eq. 11 over first transmissions (the default bler_mode): NACKs of new TBs over new TBs.
+    n_new, n_nack_first = np.asarray(batched.n_new), np.asarray(batched.n_nack_first)
+    assert TDL_CFG.bler_mode == "first_tx"
+    np.testing.assert_array_equal(np.asarray(batched.n_ack_first), n_new - n_nack_first)
+    np.testing.assert_array_equal(np.asarray(batched.bler_first_tx),
+                                  n_nack_first.astype(np.float32) / n_new.astype(np.float32))
+    np.testing.assert_array_equal(np.asarray(batched.bler), np.asarray(batched.bler_first_tx))
     # Features 1-4 and 9 at the period start are the previous report's values.
     np.testing.assert_allclose(f[:, 0], np.asarray(states.report.snr_db), rtol=1e-6)
     np.testing.assert_allclose(f[:, 8], np.asarray(states.report.ri))

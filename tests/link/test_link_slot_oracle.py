@@ -14,13 +14,13 @@ import jax.numpy as jnp
 import numpy as np
 
 import ltjax.link.engine as engine
-from ltjax.channels import ChannelConfig, channel_freq_response
+from ltjax.channels import ChannelConfig, channel_freq_response, normalized_profile
 from ltjax.link import (
     LinkConfig, PeriodInputs, SlotOutputs, init_link, link_period, link_tables, make_link_params, noise_var,
     tb_error_rate,
 )
 from ltjax.numerics import lin_to_db
-from ltjax.phy.chest import chest_error_var
+from ltjax.phy.chest import chest_error_var, rb_average_bias
 from ltjax.phy.harq import TbDesc, harq_feedback, harq_select
 from ltjax.phy.sinr import lmmse_sinr
 from ltjax.phy.tables import CQI_TO_MCS
@@ -30,10 +30,11 @@ U = 8
 # S = 40 > (max_tx - 1) P = 24, so retransmissions of the previous period's TBs (other
 # precoder, DMRS, RBs) happen in the first slots of every period.
 CFG = LinkConfig(channel=ChannelConfig(model="C"), slots_per_period=40, max_rank=2)
+assert CFG.chest_freq == "rb_average"  # the oracle writes this estimator's error out
 PARAMS = make_link_params(CFG, snr_db=18.0, delay_spread_s=300e-9, doppler_hz=100.0)
 
 
-def _oracle_slot(key, state, s, t0, new_tb, params, tables):
+def _oracle_slot(key, state, s, t0, new_tb, params, tables, chest):
     """One slot with H(t) of every RB and port, then the LMMSE SINR of H W."""
     cfg = params.cfg
     r = cfg.channel.n_rb
@@ -42,7 +43,8 @@ def _oracle_slot(key, state, s, t0, new_tb, params, tables):
     process = (state.period * cfg.slots_per_period + s) % cfg.n_harq
     tb, is_retx, prior = harq_select(state.harq, process, new_tb)
     nv = noise_var(params)
-    sinr = lmmse_sinr(h, tb.precoder, nv + chest_error_var(nv, tb.n_dmrs, params.channel.doppler_hz, cfg.slot_s))
+    err = chest_error_var(nv, tb.n_dmrs, params.channel.doppler_hz, cfg.slot_s) + chest  # + RB-average bias
+    sinr = lmmse_sinr(h, tb.precoder, nv + err)
     # The TB's RBs from rb_start on (wrapping), its layers, and nothing else.
     on = ((jnp.arange(r) < tb.n_rb)[:, None] & (jnp.arange(2) < tb.layers)[None, :]).astype(jnp.float32)
     sinr_tb = jnp.roll(sinr, -tb.rb_start, axis=0) * on
@@ -52,16 +54,18 @@ def _oracle_slot(key, state, s, t0, new_tb, params, tables):
     hist = jnp.concatenate([lin_to_db(jnp.sum(sinr_tb) / jnp.sum(on))[None], state.pdsch_snr_hist[:-1]])
     return state.replace(harq=harq, pdsch_snr_hist=hist), SlotOutputs(
         ack=ack, tbler=tbler, bits=jnp.where(ack, tbs, 0).astype(jnp.float32), new=~is_retx, dropped=dropped,
-        sinr_eff_db=eff)
+        sinr_eff_db=eff, mcs=tb.mcs)
 
 
-def _oracle_run_slots(key, state, new_tb, params):
-    """Same contract as ``engine.run_slots``, built from ``_oracle_slot``."""
+def _oracle_run_slots(key, state, new_tb, params, chest=None, cqi=None):
+    """Same contract as ``engine.run_slots``, built from ``_oracle_slot`` (the default RB-average
+    estimator: its bias from ``rb_average_bias`` of the TDL-C profile, written out here)."""
     tables = link_tables(params.cfg)
     t0 = state.period.astype(jnp.float32) * jnp.float32(params.cfg.period_s)
+    bias = rb_average_bias(normalized_profile("C"), params.channel.delay_spread_s)
 
     def body(state, s):
-        return _oracle_slot(jax.random.fold_in(key, s), state, s, t0, new_tb, params, tables)
+        return _oracle_slot(jax.random.fold_in(key, s), state, s, t0, new_tb, params, tables, bias)
 
     return jax.lax.scan(body, state, jnp.arange(params.cfg.slots_per_period, dtype=jnp.int32))
 
