@@ -25,8 +25,9 @@ calibration of the abstraction's default model (``gap_db`` = snr10_db - snr10_bo
 ``slope_ratio`` = decoder slope / bound slope). Series per point: the curve (snr_db,
 n_blocks, n_errors, bler, ci_low, ci_high, mean_iter).
 
-``python -m ltjax.experiments.ldpc_bler RESULT_DIR OUT.csv`` writes the calibration table
-of ``ltjax.phy.bler`` (``ltjax/phy/data/ldpc_awgn.csv``) from a result directory.
+``python -m ltjax.experiments.ldpc_bler RESULT_DIR [RESULT_DIR ...] OUT.csv`` writes the
+calibration table of ``ltjax.phy.bler`` (``ltjax/phy/data/ldpc_awgn.csv``) from result
+directories.
 
 Letters: P SNR points of a curve, B blocks per batch.
 """
@@ -162,35 +163,38 @@ def ldpc_bler(key, p: LdpcBlerParams):
     }
 
 
-def calibration_csv(result_dir: str | Path, command: str = "") -> str:
-    """The calibration table of ``ltjax.phy.bler`` (CSV text) from an ``ldpc_bler`` result directory.
+def calibration_csv(result_dirs, command: str = "") -> str:
+    """The calibration table of ``ltjax.phy.bler`` (CSV text) from ``ldpc_bler`` result directories.
 
     One row per grid point with a 10 % crossing, for the layered decoder only; a (Qm, rate,
-    K') node measured twice keeps the first.
+    K') node measured twice keeps the first (in the order of ``result_dirs``).
     """
     import json
 
     from ltjax.plotting.common import read_csv
 
-    result_dir = Path(result_dir)
-    meta = json.loads((result_dir / "meta.json").read_text())
-    rows, seen = [], set()
-    for r in read_csv(result_dir):
-        node = (int(r["qm"]), int(r["rate_x1024"]), int(r["k_prime_used"]))
-        if r["decoder"] != "layered" or not math.isfinite(r["snr10_db"]) or node in seen:
-            continue
-        seen.add(node)
-        rows.append([int(r["qm"]), int(r["rate_x1024"]), int(r["mcs"]), int(r["k_prime_used"]), r["n_sym"],
-                     int(r["bg"]), int(r["z"]), r["snr10_db"], r["snr10_lo_db"], r["snr10_hi_db"],
-                     r["snr10_bound_db"], r["gap_db"], r["slope_ratio"]])
+    result_dirs = [Path(result_dirs)] if isinstance(result_dirs, (str, Path)) else [Path(d) for d in result_dirs]
+    rows, seen, sources = [], set(), []
+    for result_dir in result_dirs:
+        meta = json.loads((result_dir / "meta.json").read_text())
+        sources.append(f"{result_dir.name} (git {meta.get('git_sha', '?')}, seed {meta.get('seed', '?')})")
+        for r in read_csv(result_dir):
+            node = (int(r["qm"]), int(r["rate_x1024"]), int(r["k_prime_used"]))
+            if r["decoder"] != "layered" or not math.isfinite(r["snr10_db"]) or node in seen:
+                continue
+            seen.add(node)
+            rows.append([int(r["qm"]), int(r["rate_x1024"]), int(r["mcs"]), int(r["k_prime_used"]), r["n_sym"],
+                         int(r["bg"]), int(r["z"]), r["snr10_db"], r["snr10_lo_db"], r["snr10_hi_db"],
+                         r["snr10_bound_db"], r["gap_db"], r["slope_ratio"]])
     rows.sort(key=lambda x: (x[0], x[1], x[3]))
+    made_by = command or "python -m ltjax.experiments.ldpc_bler " + " ".join(map(str, result_dirs)) + " OUT.csv"
     head = [
         "# AWGN 10 % code-block BLER of ltjax's NR LDPC reference decoder (ltjax.fec: TS 38.212 coding and",
         "# rate matching, layered min-sum alpha 0.75, 20 iterations, exact LLRs, ideal CSI), per MCS of MCS",
         "# table 1 and code-block size K'; gap_db = decoder 10 % SNR - normal-approximation 10 % SNR,",
         "# slope_ratio = decoder probit slope / normal-approximation slope there (ltjax.phy.bler, model 'ldpc').",
-        f"# made by: {command or 'python -m ltjax.experiments.ldpc_bler ' + str(result_dir) + ' OUT.csv'}",
-        f"# from: {result_dir.name} (git {meta.get('git_sha', '?')}, seed {meta.get('seed', '?')})",
+        f"# made by: {made_by}",
+        f"# from: {'; '.join(sources)}",
         ",".join(CSV_COLUMNS),
     ]
     body = [",".join(_fmt(v) for v in row) for row in rows]
@@ -202,15 +206,16 @@ def _fmt(v) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ltjax.experiments.ldpc_bler RESULT_DIR OUT.csv``: writes the calibration table."""
+    """``python -m ltjax.experiments.ldpc_bler RESULT_DIR [RESULT_DIR ...] OUT.csv``: writes the
+    calibration table."""
     from ltjax.io import atomic_write_text
 
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m ltjax.experiments.ldpc_bler RESULT_DIR OUT.csv", file=sys.stderr)
+    if len(args) < 2:
+        print("usage: python -m ltjax.experiments.ldpc_bler RESULT_DIR [RESULT_DIR ...] OUT.csv", file=sys.stderr)
         return 2
     cmd = "python -m ltjax.experiments.ldpc_bler " + " ".join(args)
-    atomic_write_text(args[1], calibration_csv(args[0], cmd))
+    atomic_write_text(args[-1], calibration_csv(args[:-1], cmd))
     return 0
 
 
