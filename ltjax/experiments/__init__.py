@@ -22,4 +22,5 @@ from ltjax.experiments import (  # noqa: F401  (imported for their registrations
     link_bler_curves,
     ml_baseline_offline,
     mnist_ff_loss,
+    olla_offsets,
 )

@@ -10,7 +10,10 @@ count (from t = 0, i.e. including OLLA's convergence: the regime CQI-Tune is mea
 Metrics per scheme s in (olla, ml, tune_uniform, tune_hard):
   thr_<s>: mean throughput [Mbit/s] over UEs and periods; thr_<s>_ci: 95 % CI half-width
     over UEs (1.96 * std / sqrt(U) of the per-UE means);
-  bler_<s>: NACKs / transmissions (eq. 11 pooled); cqi_<s>: mean applied CQI;
+  bler_<s>: NACKs / transmissions (eq. 11 over all transmissions, pooled); bler_first_<s>:
+    NACKs of first transmissions / new TBs (pooled); p_bler_ge_09_<s>: fraction of UE-periods
+    whose first-transmission period BLER is >= 0.9 (the event CQI-Tune's tau = 0.9 acts on);
+    cqi_<s>: mean applied CQI;
   gain_<s>_pct: 100 * (thr_s / thr_olla - 1); gain_<s>_ci_pct: paired 95 % CI half-width over
     UEs (delta method for the ratio of means on the per-UE pairs: common random numbers make
     the pairs strongly correlated, so this is much tighter than the per-scheme CIs);
@@ -18,6 +21,11 @@ Metrics per scheme s in (olla, ml, tune_uniform, tune_hard):
   ft_rate_<s> / ft_error_<s> (CQI-Tune): LightTune trigger rate and mean |P_hat - P|.
 The paper's average gains (Sec. V-B) are written next to ours: paper_gain_<s>_pct.
 Series: thr_ue [U, 4] (per-UE means) and thr_t [T, 4] (mean over UEs per period).
+
+The link-physics options (UE CQI table, BLER definition of the labels CQI-Tune learns, DMRS
+frequency error, RI rule, CSI delay) and the non-stationary scenarios are parameters
+(``ltjax.link.options.LinkOptionsParams``), as is the feedback the OLLA loops count
+(``olla_feedback``); their defaults are the engine's (docs/link_engine.md).
 """
 
 from __future__ import annotations
@@ -34,7 +42,10 @@ from ltjax.batching import map_ues
 from ltjax.channels import NAMED_SCENARIOS
 from ltjax.lighttune.dataset import check_scenario
 from ltjax.lighttune.model import BlerModel, load_model
-from ltjax.link import link_params_for_scenario
+from ltjax.channels import scenario
+from ltjax.link import LinkConfig, link_params_for_scenario
+from ltjax.link.dynamics import DynamicsParams
+from ltjax.link.options import LinkOptionsParams, check_link_options, config_from_options
 from ltjax.linkadapt import ml_baseline, olla, scan
 from ltjax.linkadapt.cqi_tune import TAU_BLER
 from ltjax.params import field
@@ -75,12 +86,18 @@ def run_point(key, channel: str, snr_db: float, doppler_hz: float, n_ue: int, n_
               ff_model: BlerModel | None, ml_model: ml_baseline.MlModel | None, schemes=scan.SCHEMES, *,
               olla_params: olla.OllaParams = olla.OllaParams(),
               ml_cal: ml_baseline.MlCalParams = ml_baseline.MlCalParams(), tau: float = TAU_BLER,
-              finetune: bool = True, max_backoff: int = 1) -> dict[str, np.ndarray]:
-    """Per-UE outputs of one grid point (numpy, [U, T, N]; N = len(schemes)); see ``scan.run_schemes``."""
-    params = link_params_for_scenario(channel, snr_db, doppler_hz)
+              finetune: bool = True, max_backoff: int = 1, cfg: LinkConfig = LinkConfig(),
+              dynamics: DynamicsParams = DynamicsParams(), olla_feedback: str = "first_tx") -> dict[str, np.ndarray]:
+    """Per-UE outputs of one grid point (numpy, [U, T, N]; N = len(schemes)); see ``scan.run_schemes``.
+
+    ``cfg`` carries the link-physics options (``LinkConfig`` defaults, or ``legacy_physics()``
+    for the engine before them), ``dynamics`` the traced numbers of ``cfg.dynamics``;
+    ``olla_feedback`` is the HARQ feedback the OLLA loops count.
+    """
+    params = link_params_for_scenario(channel, snr_db, doppler_hz, cfg, dynamics=dynamics)
     policies = scan.make_policies(schemes, thresholds=jnp.asarray(olla.thresholds_for(params.cfg)),
                                   ff_model=ff_model, ml_model=ml_model, olla=olla_params, ml_cal=ml_cal, tau=tau,
-                                  max_backoff=max_backoff, finetune=finetune)
+                                  max_backoff=max_backoff, finetune=finetune, olla_feedback=olla_feedback)
     return map_ues(scan.run_schemes, key, n_ue, params, policies, static={"n_periods": int(n_periods)})
 
 
@@ -107,6 +124,8 @@ def summarize(o: dict, schemes=scan.SCHEMES, channel: str = "") -> dict:
         res[f"thr_{s}_ci"] = float(Z95 * np.std(thr_ue[:, i], ddof=1) / np.sqrt(u)) if u > 1 else float("nan")
         tx = float(np.sum(o["n_ack"][..., i]) + np.sum(o["n_nack"][..., i]))
         res[f"bler_{s}"] = float(np.sum(o["n_nack"][..., i]) / tx)
+        res[f"bler_first_{s}"] = float(np.sum(o["n_nack_first"][..., i]) / max(np.sum(o["n_new"][..., i]), 1))
+        res[f"p_bler_ge_09_{s}"] = float(np.mean(o["bler_first_tx"][..., i] >= 0.9))
         res[f"cqi_{s}"] = float(np.mean(o["cqi"][..., i]))
         if i_olla is not None and s != "olla":
             g, ci = paired_gain(thr_ue[:, i], thr_ue[:, i_olla])
@@ -125,7 +144,7 @@ def summarize(o: dict, schemes=scan.SCHEMES, channel: str = "") -> dict:
 def _check(p):
     if p.n_ue < 2:
         return "n_ue", "must be >= 2 (confidence intervals over UEs)"
-    return check_scenario(p.channel, p.doppler_hz)
+    return check_scenario(p.channel, p.doppler_hz) or check_link_options(p, scenario(p.channel).model)
 
 
 _NAN_OK = tuple(f"paper_gain_{s}_pct" for s in scan.TUNE_NEGATIVE) + tuple(
@@ -133,8 +152,9 @@ _NAN_OK = tuple(f"paper_gain_{s}_pct" for s in scan.TUNE_NEGATIVE) + tuple(
 
 
 @struct.dataclass
-class CqiThroughputParams:
-    """Parameters of the experiment (units in each field's schema)."""
+class CqiThroughputParams(LinkOptionsParams):
+    """Parameters of the experiment (units in each field's schema); the physics options and the
+    dynamics come from ``LinkOptionsParams``."""
 
     channel: str = field("TDL-B50", 'test channel', choices=NAMED_SCENARIOS[1:])
     doppler_hz: float = field(30.0, 'maximum Doppler', unit='Hz', lo=0.0, hi=200.0)
@@ -146,6 +166,7 @@ class CqiThroughputParams:
     tau: float = field(0.9, 'CQI-Tune threshold tau_BLER', lo=0.0, hi=1.0, lo_open=True)
     max_backoff: int = field(1, 'CQI_min = max(CQI_table - max_backoff, 1)', lo=0, hi=15)
     finetune: bool = field(True, 'LightTune fine-tuning on (False: prediction only)')
+    olla_feedback: str = field("first_tx", 'HARQ feedback the OLLA loops count', choices=olla.OLLA_FEEDBACK)
     ff_model: str = field(DEFAULT_FF_MODEL, 'offline FF BLER model; make it with `ltjax run sweeps/bler_offline.toml`', kind="path", role="input")
     ml_model: str = field(DEFAULT_ML_MODEL, 'offline ML baseline; make it with `ltjax run sweeps/ml_baseline_offline.toml`', kind="path", role="input")
 
@@ -160,8 +181,9 @@ class CqiThroughputParams:
 )
 def cqi_throughput(key, p):
     ff_model, ml_model = load_models(p.ff_model, p.ml_model)
+    cfg, dyn = config_from_options(p, p.channel, p.doppler_hz)
     o = run_point(key, p.channel, p.snr_db, p.doppler_hz, p.n_ue, p.n_periods, ff_model, ml_model,
                   olla_params=olla.OllaParams(delta_up_db=p.delta_up_db),
                   ml_cal=ml_baseline.MlCalParams(gamma=p.ml_gamma), tau=p.tau, finetune=p.finetune,
-                  max_backoff=p.max_backoff)
+                  max_backoff=p.max_backoff, cfg=cfg, dynamics=dyn, olla_feedback=p.olla_feedback)
     return summarize(o, scan.SCHEMES, p.channel)

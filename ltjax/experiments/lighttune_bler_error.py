@@ -12,6 +12,11 @@ Metrics per variant v: ``err_<v>`` = mean |P_hat - P| (eq. 12, unquantised P) ov
 fraction of periods that fine-tuned, ``reduction_<v>`` = 1 - err_v / err_none. Series:
 ``err_t`` [V, T] and ``trigger_t`` [V, T] (means over UEs per period index).
 
+The link-physics options (the BLER definition of the labels, eq. 11 over first transmissions
+by default) and the non-stationary scenarios (SNR steps, shadowing, profile or Doppler
+switches: the shifts online fine-tuning is for) are parameters
+(``ltjax.link.options.LinkOptionsParams``).
+
 Keys: UE u uses k_u = fold_in(point_key, u); its link ``fold_in(k_u, 0)``, its LightTune
 negatives ``fold_in(fold_in(k_u, 1), t)`` (the same for every variant).
 """
@@ -25,11 +30,13 @@ import numpy as np
 from flax import struct
 
 from ltjax.batching import map_ues
-from ltjax.channels import NAMED_SCENARIOS
+from ltjax.channels import NAMED_SCENARIOS, scenario
 from ltjax.lighttune.dataset import check_scenario
 from ltjax.lighttune.model import BlerModel, load_model
 from ltjax.lighttune.online import FIG4_VARIANTS, fig4_variants, run_sequence
-from ltjax.link import LinkParams, follow_cqi, link_params_for_scenario, run_ue
+from ltjax.link import LinkConfig, LinkParams, follow_cqi, link_params_for_scenario, run_ue
+from ltjax.link.dynamics import DynamicsParams
+from ltjax.link.options import LinkOptionsParams, check_link_options, config_from_options
 from ltjax.params import field
 from ltjax.plotting.lighttune_bler_error import plot_error_over_time, plot_error_vs_snr
 from ltjax.sweep.registry import register_experiment
@@ -48,22 +55,28 @@ def _ue_kernel(ue_key, params: LinkParams, model: BlerModel, variants: tuple, *,
 
 
 def run_point(key, model: BlerModel, channel: str, snr_db: float, doppler_hz: float, n_ue: int, n_periods: int,
-              delta: float = 0.3, lr: float = 0.03) -> dict[str, np.ndarray]:
-    """Per-UE outputs of one grid point (numpy): err/upd/bler_seen [U, V, T], bler [U, T], features [U, T, 12]."""
+              delta: float = 0.3, lr: float = 0.03, cfg: LinkConfig = LinkConfig(),
+              dynamics: DynamicsParams = DynamicsParams()) -> dict[str, np.ndarray]:
+    """Per-UE outputs of one grid point (numpy): err/upd/bler_seen [U, V, T], bler [U, T], features [U, T, 12].
+
+    ``cfg`` carries the link-physics options (the BLER label is eq. 11 under ``cfg.bler_mode``),
+    ``dynamics`` the traced numbers of ``cfg.dynamics``.
+    """
     variants = tuple(lt for _, lt in fig4_variants(jnp.float32(delta), jnp.float32(lr)))
-    return map_ues(_ue_kernel, key, n_ue, link_params_for_scenario(channel, snr_db, doppler_hz), model, variants,
-                   static={"n_periods": int(n_periods)})
+    params = link_params_for_scenario(channel, snr_db, doppler_hz, cfg, dynamics=dynamics)
+    return map_ues(_ue_kernel, key, n_ue, params, model, variants, static={"n_periods": int(n_periods)})
 
 
 def _check(p):
     if not str(p.model_path).strip():
         return "model_path", "must name the offline model file (results/bler_offline/ff_model.msgpack)"
-    return check_scenario(p.channel, p.doppler_hz)
+    return check_scenario(p.channel, p.doppler_hz) or check_link_options(p, scenario(p.channel).model)
 
 
 @struct.dataclass
-class LightTuneBlerErrorParams:
-    """Parameters of the experiment (units in each field's schema)."""
+class LightTuneBlerErrorParams(LinkOptionsParams):
+    """Parameters of the experiment (units in each field's schema); the physics options (the
+    BLER definition of the labels above all) and the dynamics come from ``LinkOptionsParams``."""
 
     channel: str = field("TDL-A30", 'test channel', choices=NAMED_SCENARIOS[1:])
     doppler_hz: float = field(10.0, 'maximum Doppler', unit='Hz', lo=0.0, hi=200.0)
@@ -84,8 +97,9 @@ class LightTuneBlerErrorParams:
 )
 def lighttune_bler_error(key, p):
     model, meta = load_model(p.model_path)
+    cfg, dyn = config_from_options(p, p.channel, p.doppler_hz)
     o = run_point(key, model, p.channel, p.snr_db, p.doppler_hz, p.n_ue, p.n_periods,
-                  p.delta, p.lr)
+                  p.delta, p.lr, cfg, dyn)
     err = o["err"].astype(np.float64)  # [U, V, T]
     upd = o["upd"].astype(np.float64)
     per_ue = err.mean(axis=2)  # [U, V]

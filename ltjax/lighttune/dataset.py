@@ -1,8 +1,11 @@
 """BLER-prediction datasets from the link engine (LightTune Sec. V-B, Tables III-IV).
 
 A sample is one UE's CSI-RS period: the 12 features at the period start
-(``ltjax.link.FEATURE_NAMES``) and the period's true BLER (eq. 11, every PDSCH
-ACK/NACK of the period counts, retransmissions included; see docs/link_engine.md).
+(``ltjax.link.FEATURE_NAMES``) and the period's true BLER (eq. 11 under
+``LinkConfig.bler_mode``: by default over the first transmissions of the period's TBs, the
+single-transmission error probability the CQI is defined by, TS 38.214 5.2.2.1, so a label
+tells whether the reported CQI was too high; ``"all_tx"`` counts every PDSCH ACK/NACK,
+retransmissions included, as datasets made before the option did; see docs/link_engine.md).
 The BLER is stored unquantised; training and LightTune quantise it to the classes
 0, 0.1, ..., 1.0 (Remark 4) with :func:`ltjax.lighttune.quantize`.
 
@@ -40,7 +43,7 @@ import numpy as np
 from ltjax.channels import scenario, validate_channel_config
 from ltjax.errors import InputError
 from ltjax.io import check_input_file, load_artifact, save_artifact
-from ltjax.link import FEATURE_NAMES, N_FEATURES, LinkParams, follow_cqi, link_params_for_scenario, run_ue
+from ltjax.link import FEATURE_NAMES, N_FEATURES, LinkConfig, LinkParams, follow_cqi, link_params_for_scenario, run_ue
 
 DATASET_FORMAT = 1
 DATASET_KIND = "bler_dataset"
@@ -71,7 +74,7 @@ def _ue_kernel(ue_key, params: LinkParams, snr_lo, snr_hi, *, n_periods: int):
 def generate_bler_dataset(key, n_samples: int, channel: str = "TDL-A30",
                           snr_db_range: tuple[float, float] = (0.0, 12.0), doppler_hz: float = 10.0,
                           periods_per_ue: int = DEFAULT_PERIODS_PER_UE,
-                          chunk_ues: int | None = 1024) -> dict[str, np.ndarray]:
+                          chunk_ues: int | None = 1024, cfg: LinkConfig = LinkConfig()) -> dict[str, np.ndarray]:
     """N (features, BLER) samples of follow-CQI UEs (see the module docstring).
 
     Args:
@@ -82,8 +85,10 @@ def generate_bler_dataset(key, n_samples: int, channel: str = "TDL-A30",
       doppler_hz: maximum Doppler [Hz].
       periods_per_ue: T, consecutive CSI-RS periods per UE.
       chunk_ues: UEs per compiled chunk (memory bound; results do not depend on it).
+      cfg: the link's static configuration and physics options (its channel model becomes the
+        scenario's); ``ltjax.link.legacy_physics()`` remakes datasets made before the options.
     Returns:
-      dict(features=float32 [N, 12], bler=float32 [N] (eq. 11, unquantised),
+      dict(features=float32 [N, 12], bler=float32 [N] (eq. 11 under ``cfg.bler_mode``, unquantised),
       snr_db=float32 [N] (the UE's average SNR)), numpy.
 
     Runs through ``ltjax.batching.map_ues`` (the batching and compilation boundary).
@@ -97,7 +102,7 @@ def generate_bler_dataset(key, n_samples: int, channel: str = "TDL-A30",
     lo, hi = (float(v) for v in snr_db_range)
     if not hi >= lo:
         raise ValueError(f"snr_db_range must be (lo, hi) with hi >= lo, got {snr_db_range!r}")
-    params = link_params_for_scenario(channel, lo, doppler_hz)  # the SNR is drawn per UE in the kernel
+    params = link_params_for_scenario(channel, lo, doppler_hz, cfg)  # the SNR is drawn per UE in the kernel
     n_ue = math.ceil(int(n_samples) / int(periods_per_ue))
     out = map_ues(_ue_kernel, key, n_ue, params, jnp.float32(lo), jnp.float32(hi), chunk_size=chunk_ues,
                   static={"n_periods": int(periods_per_ue)})

@@ -2,7 +2,7 @@
 FF model predicts a BLER >= tau, never below CQI_min = max(CQI_table - max_backoff, 1).
 
 Alg. 2 as printed loops ``while P_hat(CQI) >= tau and CQI >= CQI_min: CQI -= 1``, which can
-end at CQI_min - 1 (it checks before decrementing). Issue #4 requires that the reported CQI is
+end at CQI_min - 1 (it checks before decrementing). We require that the reported CQI is
 never below CQI_min, so we guard the *next* CQI:
 
     CQI <- CQI_table
@@ -36,7 +36,7 @@ from ltjax.lighttune.model import BlerModel
 from ltjax.lighttune.step import LightTuneParams
 from ltjax.link import period_features
 from ltjax.linkadapt.ml_baseline import CQI_FEATURE
-from ltjax.linkadapt.olla import OllaParams, OllaState, olla_init, olla_update, table_cqi
+from ltjax.linkadapt.olla import OllaParams, OllaState, feedback_counts, olla_init, olla_update, table_cqi
 from ltjax.linkadapt.policy import Observation, metrics
 
 TAU_BLER = 0.9
@@ -105,6 +105,7 @@ class CqiTunePolicy:
         the negative rule distinguishes CQI-Tune uniform / hard).
       tau: back-off threshold tau_BLER.
       max_backoff: static, CQI_min = max(CQI_table - max_backoff, 1).
+      feedback: static, the HARQ feedback the scheme's OLLA counts (``olla.feedback_counts``).
     """
 
     thresholds: jax.Array  # [2, 16] float32
@@ -113,6 +114,7 @@ class CqiTunePolicy:
     lt: LightTuneParams = LightTuneParams()
     tau: float = TAU_BLER
     max_backoff: int = struct.field(pytree_node=False, default=1)
+    feedback: str = struct.field(pytree_node=False, default="first_tx")
 
     def init(self, key) -> CqiTuneState:
         """OLLA offset 0 and the offline model with fresh optimiser state."""
@@ -127,9 +129,10 @@ class CqiTunePolicy:
         return cqi, cqi < c_tab
 
     def update(self, key, state: CqiTuneState, out):
-        """OLLA update from the period's ACK/NACKs and one LightTune ``tell`` on (features, BLER)
-        of the period (``key``: the negative draw)."""
-        olla_state = olla_update(state.olla, out.n_ack, out.n_nack, self.olla)
+        """OLLA update from the period's counted ACK/NACKs and one LightTune ``tell`` on (features,
+        BLER) of the period (``key``: the negative draw; the BLER label is eq. 11 under
+        ``LinkConfig.bler_mode``)."""
+        olla_state = olla_update(state.olla, *feedback_counts(out, self.feedback), self.olla)
         learner, m = online.tell(key, state.learner, out.features, out.bler, self.lt)
         return (CqiTuneState(olla=olla_state, learner=learner),
                 metrics(olla_state.offset_db, ft_updated=m.updated, ft_error=m.error))

@@ -21,6 +21,13 @@ MCS not changed within the period):
 
     offset <- clip(offset - Delta_up * n_NACK + Delta_down * n_ACK, offset_min, offset_max).
 
+The counts are those of the period's first transmissions by default (``feedback =
+"first_tx"``, :func:`feedback_counts`): the loop's fixed point is then a single-transmission
+BLER of T, the error probability the CQI is defined by (TS 38.214 5.2.2.1); ``"all_tx"``
+counts every PDSCH ACK/NACK, retransmissions included (the loop before the option). A
+gNB-side loop that moves the MCS per HARQ feedback within the period is part of the link
+engine (``ltjax.link.LinkConfig.gnb_olla``).
+
 Because one period carries ~160 feedbacks, Delta_up is much smaller than a per-TB OLLA step
 (default 0.02 dB: a period of all NACKs moves -3.2 dB, one of all ACKs +0.36 dB). The
 offset is clipped to [-20, +10] dB. See docs/link_adaptation.md.
@@ -31,20 +38,18 @@ ONE UE (unbatched) and pure; ``threshold`` tables are numpy constants.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
 from ltjax.linkadapt.policy import Observation, metrics, no_backoff
-
-from ltjax.phy.bler import code_block_bler, transport_block_bler
-from ltjax.phy.tables import CQI_QM, CQI_RATE_X1024, N_CQI
-from ltjax.phy.tbs import tbs_tables
+from ltjax.phy.tables import CQI_QM, N_CQI
+from ltjax.phy.thresholds import awgn_sinr_thresholds
 
 BLER_TARGET = 0.1
+# Which HARQ feedback the outer loop counts: first transmissions (default) or all.
+OLLA_FEEDBACK = ("first_tx", "all_tx")
 
 
 @struct.dataclass
@@ -79,7 +84,8 @@ def olla_update(state: OllaState, n_ack, n_nack, params: OllaParams = OllaParams
     """Applies one period's HARQ feedback: -Delta_up per NACK, +Delta_down per ACK, then clips.
 
     Args:
-      n_ack, n_nack: int [] PDSCH ACKs / NACKs of the period (retransmissions included).
+      n_ack, n_nack: int [] the ACKs / NACKs of the period the loop counts
+        (:func:`feedback_counts`).
     """
     d_up = jnp.asarray(params.delta_up_db, jnp.float32)
     d_down = d_up * params.target / (1.0 - params.target)
@@ -89,39 +95,33 @@ def olla_update(state: OllaState, n_ack, n_nack, params: OllaParams = OllaParams
                          .astype(jnp.float32))
 
 
-@functools.lru_cache(maxsize=16)
+def feedback_counts(out, feedback: str = "first_tx"):
+    """(n_ack, n_nack) int32 [] of a period's ``PeriodOutputs`` that the outer loop counts.
+
+    "first_tx": the ACK/NACKs of the period's first transmissions (new TBs). The loop then
+    steers the single-transmission BLER, the error probability the CQI is defined by
+    (TS 38.214 5.2.2.1), to its target T; a retransmission of a TB that failed at the first
+    attempt succeeds far more often than T, so counting it as well (``"all_tx"``, every PDSCH
+    ACK/NACK of the period) lets the loop settle where the first-transmission BLER is above T.
+    """
+    if feedback == "first_tx":
+        return out.n_ack_first, out.n_nack_first
+    if feedback == "all_tx":
+        return out.n_ack, out.n_nack
+    raise ValueError(f"feedback must be one of {OLLA_FEEDBACK}, got {feedback!r}")
+
+
 def cqi_sinr_thresholds(n_rb: int = 106, n_symb_sh: int = 13, cqi_ref_dmrs: int = 2,
                         bler_target: float = BLER_TARGET, iters: int = 40) -> np.ndarray:
     """AWGN effective-SINR thresholds [dB] for TBLER = ``bler_target`` on the reference resource.
 
-    Bisection on [-20, 40] dB (TBLER decreases monotonically with the SINR) for every CQI
-    1..15 and rank 1..2 at once; 40 halvings give < 1e-10 dB bracket width, i.e. float32
-    precision. Computed lazily on first use and cached (no device work at import).
+    The CQI table of ``ltjax.phy.thresholds.awgn_sinr_thresholds`` (bisection on [-20, 40] dB,
+    every CQI 1..15 and rank 1..2 at once, cached on the host).
 
     Returns:
       float32 [2, 16]: ``[ri - 1, cqi]``; CQI 0 is -inf (always allowed).
     """
-    t = tbs_tables(n_rb, n_symb_sh)
-    cqi = np.arange(1, N_CQI)
-    qm = CQI_QM[1:][None, :]
-    rate = CQI_RATE_X1024[1:][None, :]
-    v = np.arange(2)[:, None]
-    idx = (cqi[None, :], v, cqi_ref_dmrs - 1, n_rb)
-    k_cb, n_sym, n_cb = t.cqi_k_cb[idx], t.cqi_n_sym_cb[idx], t.cqi_n_cb[idx]  # [2, 15]
-
-    def tbler(s):
-        return np.asarray(transport_block_bler(code_block_bler(jnp.asarray(s), qm, rate, k_cb, n_sym), n_cb))
-
-    lo = np.full((2, N_CQI - 1), -20.0)
-    hi = np.full((2, N_CQI - 1), 40.0)
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        ok = tbler(mid.astype(np.float32)) <= bler_target
-        hi = np.where(ok, mid, hi)
-        lo = np.where(ok, lo, mid)
-    out = np.full((2, N_CQI), -np.inf, np.float32)
-    out[:, 1:] = hi.astype(np.float32)
-    return out
+    return awgn_sinr_thresholds("cqi", n_rb, n_symb_sh, cqi_ref_dmrs, bler_target, iters)
 
 
 def thresholds_for(cfg) -> np.ndarray:
@@ -156,10 +156,13 @@ class OllaPolicy:
     Attributes:
       thresholds: float32 [2, 16] SINR -> CQI table [dB] (:func:`thresholds_for`).
       params: :class:`OllaParams`.
+      feedback: static, the HARQ feedback the offset counts (:func:`feedback_counts`):
+        "first_tx" (default) or "all_tx".
     """
 
     thresholds: jax.Array  # [2, 16] float32
     params: OllaParams = OllaParams()
+    feedback: str = struct.field(pytree_node=False, default="first_tx")
 
     def init(self, key) -> OllaState:
         """Offset 0 dB (``key`` unused)."""
@@ -171,7 +174,7 @@ class OllaPolicy:
         return table_cqi(obs.report.sinr_eff_db, obs.report.ri, state.offset_db, self.thresholds), no_backoff()
 
     def update(self, key, state: OllaState, out):
-        """The period's ACK/NACK counts move the offset (:func:`olla_update`); ``key`` unused."""
+        """The period's counted ACK/NACKs move the offset (:func:`olla_update`); ``key`` unused."""
         del key
-        state = olla_update(state, out.n_ack, out.n_nack, self.params)
+        state = olla_update(state, *feedback_counts(out, self.feedback), self.params)
         return state, metrics(state.offset_db)

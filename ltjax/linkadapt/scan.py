@@ -55,7 +55,7 @@ def tune_params(scheme: str, finetune: bool = True) -> LightTuneParams:
 def make_policies(schemes=SCHEMES, *, thresholds, ff_model: BlerModel | None = None,
                   ml_model: MlModel | None = None, olla: OllaParams = OllaParams(),
                   ml_cal: MlCalParams = MlCalParams(), tau: float = TAU_BLER, max_backoff: int = 1,
-                  finetune: bool = True) -> tuple:
+                  finetune: bool = True, olla_feedback: str = "first_tx") -> tuple:
     """The policies of the named schemes (see the module docstring), built on the host.
 
     Args:
@@ -65,11 +65,13 @@ def make_policies(schemes=SCHEMES, *, thresholds, ff_model: BlerModel | None = N
       olla, ml_cal, tau: the schemes' hyper-parameters (traced).
       max_backoff: CQI-Tune's CQI_min = max(CQI_table - max_backoff, 1) (static).
       finetune: False = CQI-Tune predicts with the offline model, never fine-tunes.
+      olla_feedback: the HARQ feedback the OLLA loops count, "first_tx" or "all_tx" (static,
+        ``olla.feedback_counts``).
     """
     out = []
     for s in schemes:
         if s == "olla":
-            out.append(OllaPolicy(thresholds=thresholds, params=olla))
+            out.append(OllaPolicy(thresholds=thresholds, params=olla, feedback=olla_feedback))
         elif s == "ml":
             if ml_model is None:
                 raise ValueError("scheme 'ml' needs ml_model")
@@ -78,7 +80,8 @@ def make_policies(schemes=SCHEMES, *, thresholds, ff_model: BlerModel | None = N
             if ff_model is None:
                 raise ValueError(f"scheme {s!r} needs ff_model")
             out.append(CqiTunePolicy(thresholds=thresholds, model=ff_model, olla=olla,
-                                     lt=tune_params(s, finetune), tau=tau, max_backoff=max_backoff))
+                                     lt=tune_params(s, finetune), tau=tau, max_backoff=max_backoff,
+                                     feedback=olla_feedback))
         else:
             raise ValueError(f"unknown scheme {s!r}; allowed: {', '.join(SCHEMES)}")
     return tuple(out)
@@ -97,7 +100,8 @@ def run_schemes(ue_key, params: LinkParams, policies: tuple, *, n_periods: int):
       policies: tuple of N policies (:func:`make_policies`), a pytree.
       n_periods: T (static).
     Returns:
-      dict of [T, N] arrays: throughput_mbps, bler, n_ack, n_nack, cqi (applied), mcs,
+      dict of [T, N] arrays: throughput_mbps, bler (eq. 11 under ``LinkConfig.bler_mode``),
+      n_ack, n_nack, n_new, n_nack_first, bler_first_tx, cqi (applied), mcs,
       backoff_next (the CQI reported at the end of t, for t + 1, is below the table CQI:
       CQI-Tune backed off), ft_updated (LightTune updated), ft_error (|P_hat - P|),
       offset (the scheme's adaptation offset after period t: OLLA [dB] or ML logit).
@@ -131,7 +135,8 @@ def run_schemes(ue_key, params: LinkParams, policies: tuple, *, n_periods: int):
         states = tuple(st for st, _ in updates)
         cqi_next, backoff = next_cqis(links, states, out.n_rb, out.n_dmrs)
         rec = dict(throughput_mbps=out.throughput_mbps, bler=out.bler, n_ack=out.n_ack,
-                   n_nack=out.n_nack, cqi=cqi, mcs=out.mcs, backoff_next=backoff)
+                   n_nack=out.n_nack, n_new=out.n_new, n_nack_first=out.n_nack_first,
+                   bler_first_tx=out.bler_first_tx, cqi=cqi, mcs=out.mcs, backoff_next=backoff)
         rec.update({k: jnp.stack([m[k] for _, m in updates]) for k in METRICS})
         return (links, states, cqi_next), rec
 

@@ -31,7 +31,7 @@ def test_never_below_cqi_min(cqi_table, max_backoff, p, tau):
     assert got == _reference(p_hat, cqi_table, cqi_min, tau)
     assert got <= cqi_table
     if cqi_table >= 1:
-        assert got >= cqi_min  # the requirement
+        assert got >= cqi_min  # never below CQI_min
     else:
         assert got == 0  # "out of range" stays out of range; no back-off possible
 
