@@ -18,10 +18,12 @@ from typing import Callable
 MODULES: tuple[str, ...] = (
     "ltjax.bench.channel",
     "ltjax.bench.lighttune_step",
+    "ltjax.bench.mnist",
     "ltjax.bench.scaling",
     "ltjax.bench.link_period",
     "ltjax.bench.beam",
     "ltjax.bench.fig5",
+    "ltjax.bench.ldpc",
 )
 
 _BENCHES: dict[str, tuple[str, Callable]] = {}

@@ -1,145 +1,133 @@
-"""``ltjax bench channel``: UE-slots/s of TDL-C 2x4 MIMO frequency responses over 106 RBs.
+"""``ltjax bench channel``: TDL-C200 2x4 frequency responses over 106 RBs, ltjax against Sionna.
 
-Letters: U UEs, S slots, R resource blocks, L taps, Nr x Nt antennas, K sinusoids.
+Job: U UEs x S slots of the TR 38.901 TDL-C channel (delay spread 200 ns, maximum Doppler
+50 Hz, K = 16 sinusoids, 2 UE antennas x 4 gNB ports, no spatial correlation), its
+frequency response at the centre of each of R = 106 RBs at 30 kHz SCS, one sample per
+0.5 ms slot, complex64 [U, S, R, Nr, Nt] materialised, so U * S UE-slots per call.
 
-JAX: a per-UE kernel (draw the UE's channel, then ``channel_freq_response`` vmapped over
-its S slots) batched over U UEs by ``ltjax.batching.map_ues``, the batching boundary every
-experiment uses; compile time is reported apart; the output [U, S, R, Nr, Nt] complex64 is
-materialised on the host. The channel draw is timed on its own (a kernel that draws the
-channel and returns a checksum) and subtracted, so the rate is that of the frequency
-responses.
-Reference: a per-UE NumPy loop doing the same maths (all S slots of one UE vectorised in
-NumPy, which is the strongest per-UE NumPy form), timed on a subset of UEs and scaled per
-UE. The two agree to float32 precision (``max_abs_diff``). Target: >= 50x the NumPy loop.
-For context only, a loop over UEs *and* slots (one NumPy call per UE-slot) is also timed
-(``speedup_vs_per_slot_loop``); the target is judged against the stronger per-UE loop.
+Peer: NVIDIA Sionna (``sionna-no-rt`` 2.2, PyTorch CPU, 2 threads):
+``sionna.phy.channel.tr38901.TDL`` + ``sionna.phy.channel.cir_to_ofdm_channel``
+(:mod:`ltjax.bench.peers.sionna_channel`). Sionna draws new channels on every call, so the
+headline ltjax side does too (``ltjax_draw_each_call``: ``init_channel`` then
+``channel_freq_response`` vmapped over UEs and slots, one jitted call); ``ltjax_drawn_once``
+evaluates channels drawn once (how the link engine uses them). The three run alternating,
+median and spread of >= 3 calls each (:func:`ltjax.bench.peers.timing.compare`).
+
+Roofline: the FLOPs are counted by hand in real arithmetic (XLA counts a complex
+multiply-add as 2 FLOPs, not 8: see :mod:`ltjax.bench.roofline`), the bytes are XLA's.
+Floors measured in the same run: the bare complex GEMM of the frequency stage
+[R, L] x [L, U S Nr Nt], the bulk of the FLOPs, and the time to write the output
+[U, S, R, Nr, Nt] to fresh memory at the measured first-touch bandwidth.
+
+Letters: U UEs, S slots, R resource blocks, L taps, K sinusoids, Nr x Nt antennas.
 """
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
-
 from ltjax.bench import register_bench
-from ltjax.bench.common import print_table, time_jitted, write_bench
+from ltjax.bench.common import (Record, comparison, goal, kernel_roofline, machine_ceilings, peer_info,
+                                print_summary, time_jitted)
 
-TARGET_SPEEDUP = 50.0
+SEED = 0
+# (UEs, slots) per mode; the full size is the one a Sionna user would run for one 80 ms period.
+SIZES = {"full": [(1000, 160)], "quick": [(100, 16)]}
+REPEATS = 3
+TARGET_VS_SIONNA = 10.0
+TARGET_OVER_GEMM = 1.5
+PEER_CODE_PATH = ("sionna.phy.channel.tr38901.TDL(model='C', delay_spread=200e-9, num_sinusoids=16, "
+                  "num_rx_ant=2, num_tx_ant=4, precision='single', device='cpu')(batch_size, "
+                  "num_time_steps=S, sampling_frequency=2000) -> sionna.phy.channel.cir_to_ofdm_channel("
+                  "rb_centres, a, tau), 100 UEs per call into one preallocated tensor, torch 2 threads")
 
 
-def _numpy_one_ue(amplitudes, cos_aoa, times, powers, cycles_norm, ds, fd):
-    """Same maths as ltjax.channels.channel_freq_response for one UE, all S slots: [S, R, Nr, Nt]."""
-    k = cos_aoa.shape[-1]
-    phase = 2.0 * np.pi * fd * cos_aoa[None] * times[:, None, None]  # [S, L, K]
-    rot = np.cos(phase) + 1j * np.sin(phase)
-    taps = np.einsum("lrtk,slk->slrt", amplitudes, rot) * np.sqrt(powers / k)[None, :, None, None]
-    ang = -2.0 * np.pi * cycles_norm * ds  # [R, L]
-    steer = np.cos(ang) + 1j * np.sin(ang)
-    return np.einsum("fl,slrt->sfrt", steer, taps)
-
-
-def _freq_responses(ue_key, params, times, *, cfg):
-    """One UE: its channel drawn from ``ue_key``, then H at every time: complex64 [S, R, Nr, Nt]."""
+def _bare_gemm_s(n_ue: int, n_slot: int, n_taps: int) -> float:
+    """Best time of the complex64 GEMM [R, L] x [L, U S Nr Nt] alone (the frequency stage)."""
     import jax
-
-    from ltjax.channels import channel_freq_response, init_channel
-
-    state = init_channel(ue_key, cfg)
-    return jax.vmap(lambda t: channel_freq_response(state, t, cfg, params))(times)
-
-
-def _channel_draw(ue_key, *, cfg):
-    """One UE's channel state (what ``_freq_responses`` draws before its slots)."""
-    from ltjax.channels import init_channel
-
-    return init_channel(ue_key, cfg)
-
-
-def _channel_draw_checksum(ue_key, *, cfg):
-    """The channel draw alone, reduced to a scalar so that timing it moves no large array."""
     import jax.numpy as jnp
 
-    state = _channel_draw(ue_key, cfg=cfg)
-    return jnp.sum(jnp.abs(state.amplitudes)) + jnp.sum(state.cos_aoa)
+    from ltjax.bench.peers.sionna_channel import N_RB, N_RX, N_TX
+
+    a = jnp.ones((N_RB, n_taps), jnp.complex64)
+    x = jnp.ones((n_taps, n_ue * n_slot * N_RX * N_TX), jnp.complex64)
+    return time_jitted(jax.jit(jnp.matmul), a, x, repeats=REPEATS)["run_s"]
 
 
-@register_bench("channel", "UE-slots/s of TDL-C 2x4 frequency responses (106 RBs), JAX vmap vs per-UE NumPy")
+@register_bench("channel", "TDL-C200 2x4 frequency responses (106 RBs): ltjax vs Sionna TDL, same draws per call")
 def run(args):
-    import jax
-    import jax.numpy as jnp
+    from ltjax.bench.peers import sionna_channel as sc
+    from ltjax.bench.peers.timing import compare
+    from ltjax.bench.roofline import cost_of
 
-    from ltjax.batching import map_ues
-    from ltjax.channels import ChannelConfig, ChannelParams
-    from ltjax.channels import normalized_profile, slot_duration_s
-
-    cfg = ChannelConfig(model="C", n_rx=2, n_tx=4, n_rb=106, correlation="low")
-    params = ChannelParams(jnp.float32(200e-9), jnp.float32(50.0))
-    delays_norm, powers = normalized_profile("C")
-    cycles_norm = np.outer(cfg.rb_frequencies_hz(), delays_norm)
-    sizes = [(1000, 4), (10000, 2)] if args.quick else [(1000, 20), (10000, 4)]
-    n_ref = 20 if args.quick else 100
-    key = jax.random.key(0)
-    rows = []
+    quick = bool(getattr(args, "quick", False))
+    sizes = SIZES["quick" if quick else "full"]
+    rec = Record("channel", "TDL-C200 2x4 MIMO frequency response over 106 RBs at 30 kHz SCS, K = 16 "
+                 "sinusoids, L = 24 taps, fresh channel draws every call, output materialised",
+                 {"sizes_ue_slot": sizes, "n_rb": sc.N_RB, "antennas": [sc.N_RX, sc.N_TX],
+                  "delay_spread_s": sc.DELAY_SPREAD_S, "doppler_hz": sc.DOPPLER_HZ,
+                  "num_sinusoids": sc.N_SINUSOIDS, "correlation": "none (TS 38.101-4 low)",
+                  "repeats": REPEATS, "torch_threads": 2}, SEED, quick)
+    peer = peer_info("Sionna TDL", PEER_CODE_PATH, sc.available)
+    rec.payload["peer"] = peer
+    ceilings = machine_ceilings(quick)
+    kernels, floors = [], []
     for n_ue, n_slot in sizes:
-        times = jnp.asarray(1.0 + slot_duration_s(cfg.scs_hz) * np.arange(n_slot), jnp.float32)
-        t = time_jitted(lambda: map_ues(_freq_responses, key, n_ue, params, times, static={"cfg": cfg}),
-                        repeats=3)
-        t_draw = time_jitted(lambda: map_ues(_channel_draw_checksum, key, n_ue, static={"cfg": cfg}),
-                             repeats=3)
-        run_s = max(t["run_s"] - t_draw["run_s"], 1e-9)
-        jax_rate = n_ue * n_slot / run_s
-        states = map_ues(_channel_draw, key, n_ref, static={"cfg": cfg})  # the first n_ref UEs' channels
+        run_draw, kernel, kargs = sc.ltjax_tdl_callable(n_ue, n_slot, draw=True, seed=SEED)
+        run_once, _, _ = sc.ltjax_tdl_callable(n_ue, n_slot, draw=False, seed=SEED)
+        fns = {}
+        if peer["available"]:
+            import torch
 
-        amp = np.asarray(states.amplitudes).astype(np.complex128)
-        cos = np.asarray(states.cos_aoa).astype(np.float64)
-        times_np = np.asarray(times, np.float64)
-        t0 = time.perf_counter()
-        ref = [_numpy_one_ue(amp[u], cos[u], times_np, powers, cycles_norm, 200e-9, 50.0)
-               for u in range(n_ref)]
-        np_s = time.perf_counter() - t0
-        np_rate = n_ref * n_slot / np_s
-        # Context only: the same loop also over slots (one NumPy call per UE-slot).
-        n_ref2 = max(n_ref // 5, 1)
-        t0 = time.perf_counter()
-        for u in range(n_ref2):
-            for s in range(n_slot):
-                _numpy_one_ue(amp[u], cos[u], times_np[s:s + 1], powers, cycles_norm, 200e-9, 50.0)
-        np_slot_rate = n_ref2 * n_slot / (time.perf_counter() - t0)
-        got = map_ues(_freq_responses, key, n_ref, params, times, static={"cfg": cfg})
-        # Context: a bare complex GEMM of the frequency stage alone, [R, L] x [L, U S Nr Nt]
-        # (the bulk of the flops), shows how close the kernel is to this machine's limit.
-        a = jnp.ones((cfg.n_rb, len(powers)), jnp.complex64)
-        x = jnp.ones((len(powers), n_ue * n_slot * cfg.n_rx * cfg.n_tx), jnp.complex64)
-        gemm_s = time_jitted(jax.jit(jnp.matmul), a, x, repeats=3)["run_s"]
-        del x
-        rows.append({
-            "n_ue": n_ue, "n_slot": n_slot, "compile_s": t["compile_s"], "jax_run_s": run_s,
-            "jax_run_with_channel_draw_s": t["run_s"], "channel_draw_s": t_draw["run_s"],
-            "jax_ue_slots_per_s": jax_rate, "numpy_ue_subset": n_ref, "numpy_s_subset": np_s,
-            "numpy_ue_slots_per_s": np_rate, "speedup": jax_rate / np_rate,
-            "numpy_per_slot_loop_ue_slots_per_s": np_slot_rate,
-            "speedup_vs_per_slot_loop": jax_rate / np_slot_rate,
-            "target_met": bool(jax_rate / np_rate >= TARGET_SPEEDUP),
-            "max_abs_diff": float(np.max(np.abs(got - np.stack(ref)))),
-            "bare_freq_gemm_s": gemm_s, "kernel_over_bare_gemm": run_s / gemm_s,
-        })
-    print_table(rows, ["n_ue", "n_slot", "compile_s", "jax_run_s", "jax_ue_slots_per_s",
-                       "numpy_ue_slots_per_s", "speedup", "target_met",
-                       "speedup_vs_per_slot_loop", "kernel_over_bare_gemm", "max_abs_diff"])
-    payload = {
-        "what": "TDL-C200 2x4 MIMO frequency response over 106 RBs at 30 kHz SCS, K=16 sinusoids,"
-                " L=24 taps; JAX: per-UE kernel (vmap over slots) batched by ltjax.batching.map_ues,"
-                " channel-draw time subtracted, vs per-UE NumPy loop (slots vectorised within a UE),"
-                " NumPy timed on a subset of UEs and scaled per UE",
-        "micro_batch": 32,
-        "quick": bool(args.quick),
-        "target": f">= {TARGET_SPEEDUP:g}x the per-UE NumPy loop",
-        "target_met": all(r["target_met"] for r in rows),
-        "rows": rows,
-        "device": str(jax.devices()[0]),
-        "gpu": str(jax.devices()[0]) if jax.devices()[0].platform == "gpu" else None,
-        "gpu_reason": None if jax.devices()[0].platform == "gpu" else "no GPU visible to JAX (CPU-only run)",
-    }
-    path = write_bench("channel", payload, args.out_dir)
-    print(f"wrote {path}; target >= {TARGET_SPEEDUP:g}x: {'met' if payload['target_met'] else 'NOT met'}")
-    return payload
+            from ltjax.bench.peers import set_torch_threads
+
+            set_torch_threads(2)
+            tdl = sc.make_sionna_tdl(seed=SEED)
+            out = torch.empty((n_ue, 1, sc.N_RX, 1, sc.N_TX, n_slot, sc.N_RB), dtype=torch.complex64)
+            fns["sionna_tdl"] = lambda: sc.sionna_freq_response(tdl, n_ue, n_slot, out=out, chunk=100)
+        fns["ltjax_draw_each_call"] = run_draw
+        fns["ltjax_drawn_once"] = run_once
+        report = compare(fns, repeats=REPEATS, work=float(n_ue * n_slot))
+        case = f"{n_ue} UEs x {n_slot} slots"
+        rec.payload["comparisons"].append(comparison(case, "UE-slots/s", report, "ltjax_draw_each_call",
+                                                     ["sionna_tdl"]))
+        xla = cost_of(kernel, *kargs)
+        hand = sc.hand_flops(n_ue, n_slot)
+        cost = {"flops": hand["flops"], "bytes_accessed": xla["bytes_accessed"],
+                "transcendentals": hand["transcendentals"]}
+        seconds = report["results"]["ltjax_draw_each_call"]["median_s"]
+        gemm_s = _bare_gemm_s(n_ue, n_slot, n_taps=24)
+        out_bytes = n_ue * n_slot * sc.N_RB * sc.N_RX * sc.N_TX * 8
+        write_s = out_bytes / (ceilings["bandwidth_fresh_output_gb_per_s"] * 1e9)
+        kernels.append(kernel_roofline(f"ltjax TDL, draw each call ({case})", cost, seconds, ceilings,
+                                       flops_source="counted by hand in real FLOPs (sionna_channel.hand_flops); "
+                                                    "bytes from XLA's cost analysis",
+                                       xla_flops=xla["flops"], compile_s=xla["compile_s"]))
+        floors.append({"case": case, "bare_freq_gemm_s": gemm_s, "output_bytes": out_bytes,
+                       "output_fresh_write_s": write_s,
+                       "kernel_s": seconds,
+                       "kernel_drawn_once_s": report["results"]["ltjax_drawn_once"]["median_s"],
+                       "kernel_over_bare_gemm": seconds / gemm_s,
+                       "kernel_drawn_once_over_bare_gemm":
+                           report["results"]["ltjax_drawn_once"]["median_s"] / gemm_s,
+                       "kernel_over_gemm_plus_write": seconds / (gemm_s + write_s)})
+    rec.payload["roofline"] = {"machine": {k: ceilings[k] for k in ("gemm_gflops", "bandwidth_gb_per_s",
+                                                                      "bandwidth_fresh_output_gb_per_s")},
+                               "kernels": kernels, "floors": floors}
+    head = rec.payload["comparisons"][-1]
+    vs = head["speedup"].get("sionna_tdl")
+    fl = floors[-1]
+    rec.payload["goals"] = [
+        goal(f"ltjax >= {TARGET_VS_SIONNA:g}x Sionna ({head['case']}, draw each call)", TARGET_VS_SIONNA,
+             vs["median"] if vs else None,
+             reason=None if vs else f"Sionna not run: {peer['status']}",
+             spread=[vs["min"], vs["max"]] if vs else None),
+        goal(f"kernel within {TARGET_OVER_GEMM:g}x of its bare frequency GEMM", TARGET_OVER_GEMM,
+             fl["kernel_over_bare_gemm"], higher_is_better=False,
+             reason=(f"the output alone ({fl['output_bytes'] / 1e9:.2f} GB complex64) takes "
+                     f"{fl['output_fresh_write_s']:.3g} s to write to fresh memory at the measured "
+                     f"{ceilings['bandwidth_fresh_output_gb_per_s']:.2g} GB/s, against {fl['bare_freq_gemm_s']:.3g} s "
+                     f"for the bare GEMM; kernel / (GEMM + write) = {fl['kernel_over_gemm_plus_write']:.2f}")),
+    ]
+    path = rec.write(getattr(args, "out_dir", None))
+    print_summary(rec.payload)
+    print(f"wrote {path} and {path.with_suffix('.png')}")
+    return rec.payload

@@ -1,6 +1,6 @@
 """Roofline of a jitted kernel: XLA's own cost count against this machine's measured ceilings.
 
-Three pieces:
+Four pieces:
 
 * :func:`cost_of`: FLOPs, bytes accessed and transcendentals that XLA's HLO cost analysis
   assigns to the *compiled* executable (after fusion, so bytes are the traffic of the fused
@@ -11,6 +11,8 @@ Three pieces:
   ``block_until_ready`` on every call, compile time apart.
 * :func:`roofline`: the fraction of each ceiling a kernel reached in a measured time, and
   which ceiling binds it.
+* :func:`jaxpr_flops`: a FLOP count from the kernel's jaxpr that multiplies scan bodies by
+  their length, for kernels whose work sits in a scan (XLA counts a loop body once).
 
 Caveats of the cost count, worth knowing before trusting a fraction:
 
@@ -195,3 +197,96 @@ def roofline(cost: dict[str, float], seconds: float, gemm_rate: float, bandwidth
             "ridge_point": gemm_rate / bandwidth,
             "achieved_gflops": flops / seconds / 1e9, "achieved_gb_per_s": nbytes / seconds / 1e9,
             "t_flops_s": t_flops, "t_bytes_s": t_bytes, "seconds": seconds}
+
+
+# Primitives counted as transcendentals (one per output element), apart from FLOPs, as XLA does.
+_TRANSCENDENTAL = frozenset({
+    "exp", "exp2", "expm1", "log", "log1p", "sin", "cos", "tan", "tanh", "logistic", "erf", "erfc",
+    "erf_inv", "pow", "sqrt", "rsqrt", "cbrt", "atan2", "asin", "acos", "atan", "sinh", "cosh", "asinh",
+    "acosh", "atanh", "lgamma", "digamma"})
+# Primitives counted as one FLOP per output element (per input element for reductions).
+_ELEMENTWISE = frozenset({
+    "add", "sub", "mul", "div", "rem", "max", "min", "neg", "abs", "sign", "square", "integer_pow",
+    "select_n", "clamp", "floor", "ceil", "round", "nextafter", "conj", "real", "imag", "complex",
+    "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "xor", "add_any"})
+_REDUCTIONS = frozenset({"reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "argmax", "argmin",
+                         "cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp", "reduce_and", "reduce_or"})
+
+
+def _size(aval) -> float:
+    n = 1.0
+    for d in getattr(aval, "shape", ()):
+        n *= d
+    return n
+
+
+def _sub_jaxprs(eqn):
+    """The jaxprs an equation calls (pjit, custom_jvp/vjp, remat, shard_map, ...)."""
+    for v in eqn.params.values():
+        for j in (v if isinstance(v, (tuple, list)) else (v,)):
+            inner = getattr(j, "jaxpr", j)
+            if hasattr(inner, "eqns"):
+                yield inner
+
+
+def _count(jaxpr, mult: float, acc: dict) -> None:
+    for eqn in jaxpr.eqns:
+        name = eqn.primitive.name
+        if name == "scan":
+            _count(eqn.params["jaxpr"].jaxpr, mult * eqn.params["length"], acc)
+        elif name == "while":
+            acc["while_loops"] += 1  # trip count unknown at trace time: the body is counted once
+            _count(eqn.params["body_jaxpr"].jaxpr, mult, acc)
+            _count(eqn.params["cond_jaxpr"].jaxpr, mult, acc)
+        elif name == "cond":
+            branches = []
+            for br in eqn.params["branches"]:
+                sub = {"flops": 0.0, "transcendentals": 0.0, "while_loops": 0}
+                _count(br.jaxpr, mult, sub)
+                branches.append(sub)
+            # One branch runs (a vmapped cond is traced as a select of all branches instead).
+            worst = max(branches, key=lambda s: s["flops"] + s["transcendentals"])
+            for k in ("flops", "transcendentals", "while_loops"):
+                acc[k] += worst[k]
+        elif name == "dot_general":
+            lhs, rhs = (v.aval for v in eqn.invars)
+            (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+            contract = 1.0
+            for d in lc:
+                contract *= lhs.shape[d]
+            batch = 1.0
+            for d in lb:
+                batch *= lhs.shape[d]
+            macs = _size(lhs) * _size(rhs) / (contract * batch)  # batch * M * N * K
+            real = 4.0 if jnp.issubdtype(lhs.dtype, jnp.complexfloating) else 1.0
+            acc["flops"] += mult * 2.0 * real * macs
+        elif name in _TRANSCENDENTAL:
+            acc["transcendentals"] += mult * sum(_size(v.aval) for v in eqn.outvars)
+        elif name in _ELEMENTWISE:
+            acc["flops"] += mult * sum(_size(v.aval) for v in eqn.outvars)
+        elif name in _REDUCTIONS:
+            acc["flops"] += mult * _size(eqn.invars[0].aval)
+        else:
+            for inner in _sub_jaxprs(eqn):
+                _count(inner, mult, acc)
+
+
+def jaxpr_flops(fn: Callable, *args, **kwargs) -> dict[str, float]:
+    """FLOPs and transcendentals of ``fn(*args)`` counted from its jaxpr, loops included.
+
+    XLA's cost analysis counts a ``lax.scan`` body once (see the module docstring); this count
+    multiplies every scan body by its length, so it is the one to hold against the GEMM rate
+    for a kernel built around a scan (the link period's slots, a training loop). Rules: a
+    ``dot_general`` is 2 M N K real FLOPs (x4 for complex operands); element-wise arithmetic
+    and comparisons one FLOP per output element; reductions one per input element; a ``cond``
+    its costliest branch (a vmapped ``cond`` is traced as a select of all its branches, which are
+    then all counted); a ``while`` loop's body once (``while_loops`` says how many there were).
+    Data movement (gather, scatter, broadcast, reshape, convert) counts no FLOPs.
+
+    Returns ``{"flops", "transcendentals", "while_loops"}`` per call, before any XLA fusion or
+    simplification (an upper bound on the arithmetic XLA keeps).
+    """
+    closed = jax.make_jaxpr(fn)(*args, **kwargs)
+    acc = {"flops": 0.0, "transcendentals": 0.0, "while_loops": 0}
+    _count(closed.jaxpr, 1.0, acc)
+    return acc

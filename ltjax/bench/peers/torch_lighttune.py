@@ -522,15 +522,17 @@ def time_vs_ltjax(num_ues: int = 1000, variant: str = "one_step", repeats: int =
 
     Every implementation threads its own per-UE state through its calls (as an online run
     does) on the same features and truths; see :func:`_bench_inputs`. Torch runs with
-    ``threads`` intra-op threads. Returns :func:`ltjax.bench.peers.timing.compare`'s report
-    (rates in UE-steps/s) plus ``setup`` and the ltjax update fraction of the first call.
+    ``threads`` intra-op threads; with ``impls=()`` ltjax runs alone and torch is not imported.
+    Returns :func:`ltjax.bench.peers.timing.compare`'s report (rates in UE-steps/s) plus
+    ``setup`` and the update fraction of each implementation's first call.
     """
     import jax
 
     from ltjax.bench.peers.timing import compare
 
-    torch = _torch()
-    set_torch_threads(threads)
+    torch = _torch() if impls else None
+    if impls:
+        set_torch_threads(threads)
     side, model, x, y = _bench_inputs(num_ues, variant)
     cfg = side.cfg
     box = {"jax": side.init_states(model, num_ues)}
@@ -543,9 +545,10 @@ def time_vs_ltjax(num_ues: int = 1000, variant: str = "one_step", repeats: int =
         box["jax"], out = jax.block_until_ready(step(box["jax"], key, x, y))
         first_out.setdefault("frac", float(np.mean(np.asarray(out.updated))))
 
-    xt, yt = torch.from_numpy(np.array(x, copy=True)), torch.from_numpy(np.array(y, copy=True))
-    gen = torch.Generator().manual_seed(0)
     fns = {"ltjax": run_jax}
+    if impls:
+        xt, yt = torch.from_numpy(np.array(x, copy=True)), torch.from_numpy(np.array(y, copy=True))
+        gen = torch.Generator().manual_seed(0)
     for impl in impls:
         box[impl] = init_state([{k: np.asarray(v) for k, v in l.items()} for l in model], num_ues, variant)
 
@@ -563,5 +566,5 @@ def time_vs_ltjax(num_ues: int = 1000, variant: str = "one_step", repeats: int =
                        "settings": "BLER model (mean goodness, length normalisation, (P-0.5)*10, quadratic, "
                                    "T=9, sum over layers), delta 0.3, lr 0.03",
                        "update_fraction_first_call": first_out, "rate_unit": "UE-steps/s",
-                       "torch_threads": torch.get_num_threads()}
+                       "torch_threads": torch.get_num_threads() if torch is not None else None}
     return report

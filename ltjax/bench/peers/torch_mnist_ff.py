@@ -207,23 +207,29 @@ def accuracies(layers, x, y, on_value) -> dict[str, float]:
 # ---- side by side with ltjax ------------------------------------------------------------------------
 
 
-def _ltjax_layer_runner(layer: dict, x_pos, x_neg, steps: int):
-    """ltjax's jitted ``ff.train_layer`` (a lax.scan of ``steps`` steps) compiled ahead; returns
-    (zero-argument blocking callable, compile_s)."""
+def _ltjax_train_layer():
+    """(jitted ``ff.train_layer``, the experiment's Adam, the threshold T as a float32 array)."""
     import jax
     import jax.numpy as jnp
 
     from ltjax import ff
     from ltjax.optim import adam_standard
 
-    opt = adam_standard(LR, b1=0.9, b2=0.999, eps=1e-8)
-    thr = jnp.asarray(THRESHOLD, jnp.float32)
-    # ltjax either jits train_layer itself or leaves jit to its entry points: jit it here if not.
+    # ltjax leaves jit to its entry points (this is one); jit train_layer here unless it already is.
     train = ff.train_layer if hasattr(ff.train_layer, "lower") else jax.jit(
         ff.train_layer, static_argnames=("opt", "steps", "loss", "normalize", "goodness"))
+    return train, adam_standard(LR, b1=0.9, b2=0.999, eps=1e-8), jnp.asarray(THRESHOLD, jnp.float32)
+
+
+def _ltjax_layer_runner(layer: dict, x_pos, x_neg, steps: int):
+    """ltjax's jitted ``ff.train_layer`` (a lax.scan of ``steps`` steps) compiled ahead; returns
+    (zero-argument blocking callable, compile_s)."""
+    import jax
+
+    train, opt, thr = _ltjax_train_layer()
     t0 = time.perf_counter()
     compiled = train.lower(layer, x_pos, x_neg, thr, opt=opt, steps=steps, loss="softplus",
-                                    normalize=True, goodness="mean").compile()
+                           normalize=True, goodness="mean").compile()
     compile_s = time.perf_counter() - t0
 
     def run():
@@ -233,55 +239,77 @@ def _ltjax_layer_runner(layer: dict, x_pos, x_neg, steps: int):
 
 
 def time_steps_vs_ltjax(n_train: int = 10_000, steps: int = 5, repeats: int = 3, threads: int = 2,
-                        seed: int = 0, data_dir=None) -> dict[str, Any]:
+                        seed: int = 0, data_dir=None, with_torch: bool = True) -> dict[str, Any]:
     """Seconds per full-batch training step of each layer, torch and ltjax interleaved.
 
     For layer 1 (784 -> 500) and layer 2 (500 -> 500) in turn: one call is ``steps`` Adam
     steps of that layer on the B = ``n_train`` positives and negatives (layer 2 on layer 1's
     outputs of the initial model), torch (eager autograd, ``threads`` threads) and ltjax
     (the jitted scan, compiled ahead; compile time reported apart) alternating. Both start
-    every call from the same initial weights. ``rate`` = steps per second.
+    every call from the same initial weights. ``rate`` = steps per second. With
+    ``with_torch=False`` ltjax runs alone and torch is not imported.
 
     Returns ``{"layer1": compare report, "layer2": ..., "setup": {...}}`` with
-    ``s_per_step`` medians and spreads per side.
+    ``s_per_step`` medians and spreads per side; ``setup["layer_inputs"]`` holds ltjax's
+    positive and negative inputs of each layer (for cost counts and floors).
     """
     import jax.numpy as jnp
-    import torch
 
     from ltjax import ff
     from ltjax.bench.peers.timing import compare
 
-    set_torch_threads(threads)
+    torch = None
+    if with_torch:
+        import torch
+
+        set_torch_threads(threads)
     x_tr, y_tr, _, _ = load_data(n_train, data_dir)
     weights, y_neg = ltjax_init_and_negatives(y_tr, seed)
     on_value = float(x_tr.max())
-    xt = torch.from_numpy(x_tr)
-    tp, tn = overlay(xt, torch.from_numpy(y_tr), on_value), overlay(xt, torch.from_numpy(y_neg), on_value)
+    if with_torch:
+        xt = torch.from_numpy(x_tr)
+        tp, tn = overlay(xt, torch.from_numpy(y_tr), on_value), overlay(xt, torch.from_numpy(y_neg), on_value)
     jp = ff.overlay_label(jnp.asarray(x_tr), jnp.asarray(y_tr, jnp.int32), NUM_CLASSES, on_value)
     jn = ff.overlay_label(jnp.asarray(x_tr), jnp.asarray(y_neg, jnp.int32), NUM_CLASSES, on_value)
     out: dict[str, Any] = {}
+    inputs = []
     for l in range(len(SIZES) - 1):
         layer_j = {k: jnp.asarray(v) for k, v in weights[l].items()}
+        inputs.append((layer_j, jp, jn))
         run_j, compile_s = _ltjax_layer_runner(layer_j, jp, jn, steps)
+        fns = {}
+        if with_torch:
+            def run_t(l=l, tp=tp, tn=tn):
+                lin, opt = make_layers(weights)[l]
+                train_layer(lin, opt, tp, tn, steps)
 
-        def run_t(l=l, tp=tp, tn=tn):
-            lin, opt = make_layers(weights)[l]
-            train_layer(lin, opt, tp, tn, steps)
-
-        rep = compare({"torch": run_t, "ltjax": run_j}, repeats=repeats, work=float(steps))
+            fns["torch"] = run_t
+        fns["ltjax"] = run_j
+        rep = compare(fns, repeats=repeats, work=float(steps))
         rep["ltjax_compile_s"] = compile_s
         rep["s_per_step"] = {k: {"median": v["median_s"] / steps, "min": v["min_s"] / steps,
                                  "max": v["max_s"] / steps} for k, v in rep["results"].items()}
         out[f"layer{l + 1}"] = rep
         # the next layer trains on this layer's outputs (of the initial weights, both sides the same)
-        with torch.no_grad():
-            lin = make_layers(weights)[l][0]
-            tp, tn = layer_forward(lin, tp), layer_forward(lin, tn)
+        if with_torch:
+            with torch.no_grad():
+                lin = make_layers(weights)[l][0]
+                tp, tn = layer_forward(lin, tp), layer_forward(lin, tn)
         jp, jn = ff.layer_forward(layer_j, jp, True), ff.layer_forward(layer_j, jn, True)
     out["setup"] = {"n_train": n_train, "steps_per_call": steps, "sizes": list(SIZES), "lr": LR,
                     "threshold": THRESHOLD, "loss": "softplus (eq. 4)", "goodness": "mean",
-                    "torch_threads": torch.get_num_threads(), "rate_unit": "steps/s"}
+                    "torch_threads": torch.get_num_threads() if with_torch else None, "rate_unit": "steps/s",
+                    "layer_inputs": inputs}
     return out
+
+
+def ltjax_step_cost(layer: dict, x_pos, x_neg) -> dict[str, float]:
+    """XLA's cost analysis of one compiled ltjax training step of ``layer`` (a scan of one step)."""
+    from ltjax.bench.roofline import cost_of
+
+    train, opt, thr = _ltjax_train_layer()
+    return cost_of(train, layer, x_pos, x_neg, thr, opt=opt, steps=1, loss="softplus", normalize=True,
+                   goodness="mean")
 
 
 @functools.lru_cache(maxsize=None)
@@ -322,11 +350,14 @@ def train_vs_ltjax(n_train: int = 10_000, steps_per_layer: int = 1000, seed: int
     """
     import jax
     import jax.numpy as jnp
-    import torch
 
     from ltjax import ff
 
-    set_torch_threads(threads)
+    torch = None
+    if "torch" in sides:
+        import torch
+
+        set_torch_threads(threads)
     x_tr, y_tr, x_te, y_te = load_data(n_train, data_dir, n_test)
     weights, y_neg = ltjax_init_and_negatives(y_tr, seed)
     on_value = float(x_tr.max())
@@ -334,7 +365,7 @@ def train_vs_ltjax(n_train: int = 10_000, steps_per_layer: int = 1000, seed: int
                                      "steps_per_layer": steps_per_layer, "seed": seed,
                                      "sizes": list(SIZES), "lr": LR, "threshold": THRESHOLD,
                                      "loss": "softplus (eq. 4)", "goodness": "mean", "normalize": True,
-                                     "torch_threads": torch.get_num_threads(),
+                                     "torch_threads": torch.get_num_threads() if torch else None,
                                      "same_init_and_negatives": True}}
     if "torch" in sides:
         xt, yt = torch.from_numpy(x_tr), torch.from_numpy(y_tr)
