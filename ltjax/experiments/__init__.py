@@ -18,6 +18,7 @@ from ltjax.experiments import (  # noqa: F401  (imported for their registrations
     lcm_adaptation,
     lcm_beyond,
     ldpc_bler,
+    ldpc_fading_validation,
     lighttune_bler_error,
     link_bler_curves,
     ml_baseline_offline,

@@ -58,6 +58,8 @@ TINY: dict[str, dict] = {
     "beam_capacity": {"widths": [2], "epochs": 1, "set_b_ids": [0], "regions": [0], "ceiling_width": 2,
                       "ceiling_depth": 1, "ceiling_data": 1, "ceiling_epochs": 1, "control_width": 2},
     "ldpc_bler": {"k_prime": 200, "max_iter": 5, "min_errors": 10, "max_blocks": 64, "batch": 32},
+    "ldpc_fading_validation": {"n_prb": 1, "n_rx": 1, "n_tb": 4, "batch": 4,
+                               "channel": st.sampled_from(["AWGN", "TDL-C200"])},
     "olla_offsets": {"n_ue": 2, "n_periods": 2, "warmup_periods": 1},
 }
 _LCM = {"n_ue": 1, "n_steps": 60, "t_lcm_s": 0.12, "n_seeds": 1, "width": 2, "epochs": 1, "n_per_region": 100,
