@@ -23,6 +23,7 @@ MODULES: tuple[str, ...] = (
     "ltjax.bench.link_period",
     "ltjax.bench.beam",
     "ltjax.bench.fig5",
+    "ltjax.bench.ldpc",
 )
 
 _BENCHES: dict[str, tuple[str, Callable]] = {}

@@ -24,7 +24,9 @@ from ltjax.fec.decoders import decode_flooding_batch, decode_layered_batch
 from ltjax.fec.ldpc import LdpcCode, encode
 
 
-def _bpsk_llr(key, code: LdpcCode, batch: int, es_n0_db: float):
+def bpsk_awgn_llr(key, code: LdpcCode, batch: int, es_n0_db: float):
+    """(payload int8 [B, K], LLRs float32 [B, N] = 2 y / sigma^2) of B random code words sent as
+    BPSK (bit 0 -> +1) over AWGN at Es/N0 = ``es_n0_db`` [dB], all N bits; the key is consumed."""
     k_bits, k_noise = jax.random.split(key)
     c = jax.random.bernoulli(k_bits, 0.5, (batch, code.k)).astype(jnp.int8)
     d = jax.jit(jax.vmap(lambda x: encode(code, x)))(c)
@@ -56,7 +58,7 @@ def ldpc_decoder_throughput(bg: int = 1, z: int = 384, batch: int = 64, kind: st
     if repeats < 3:
         raise ValueError(f"repeats must be >= 3 (median of at least three runs), got {repeats}")
     code = LdpcCode(bg, z)
-    c, llr = _bpsk_llr(jax.random.key(seed), code, batch, es_n0_db)
+    c, llr = bpsk_awgn_llr(jax.random.key(seed), code, batch, es_n0_db)
     if kind == "layered":
         fn = jax.jit(lambda l: decode_layered_batch(code, l, max_iter=max_iter, early_stop=early_stop))
     elif kind == "flooding":
