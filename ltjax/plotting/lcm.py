@@ -29,6 +29,24 @@ def _finish(ax, xlabel: str, ylabel: str, title: str, **grid) -> None:
     ax.legend(fontsize=8)
 
 
+def topk_percentile_figure(ks, curves, styles, names, title: str, marker_size=None, legend_fontsize: int = 8):
+    """Fig. 9's layout: Top-K/1 accuracy against K of the 10th/50th/90th percentile users, one panel each.
+
+    curves [lines, 3 percentiles, K]; styles: (colour, marker) per line. Returns the figure.
+    """
+    fig, axs = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
+    for j, pc in enumerate((10, 50, 90)):
+        for k, (color, marker) in enumerate(styles):
+            axs[j].plot(ks, curves[k][j], color=color, marker=marker, ms=marker_size, label=names[k])
+        axs[j].set_title(f"{pc}th percentile user", fontsize=9)
+        axs[j].set_xlabel("K")
+        axs[j].grid(True, alpha=0.3)
+    axs[0].set_ylabel("Top-K/1 accuracy")
+    axs[0].legend(fontsize=legend_fontsize)
+    fig.suptitle(title, fontsize=9)
+    return fig
+
+
 def reading_tag(rows: list[dict], r: dict) -> str:
     """The readings that vary across ``rows``, as a file-name suffix ("" when none varies)."""
     varying = [k for k in READINGS if k in r and len({str(x[k]) for x in rows}) > 1]
@@ -60,16 +78,7 @@ def plot_lcm(result_dir: Path) -> list[Path]:
             out.append(save(fig, d / f"fig6_{tag}.png"))
             pct = s[pre + "topk_pct"]  # [3 strategies, 3 percentiles, K]
             ks = np.arange(1, pct.shape[-1] + 1)
-            fig, axs = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
-            for j, pc in enumerate((10, 50, 90)):
-                for k in range(3):
-                    axs[j].plot(ks, pct[k, j], color=STYLE[k][0], marker=STYLE[k][1], label=NAMES[k])
-                axs[j].set_title(f"{pc}th percentile user", fontsize=9)
-                axs[j].set_xlabel("K")
-                axs[j].grid(True, alpha=0.3)
-            axs[0].set_ylabel("Top-K/1 accuracy")
-            axs[0].legend(fontsize=8)
-            fig.suptitle(f"Fig. 9: U={n_ue}; {_reading_title(r)}", fontsize=9)
+            fig = topk_percentile_figure(ks, pct, STYLE, NAMES, f"Fig. 9: U={n_ue}; {_reading_title(r)}")
             out.append(save(fig, d / f"fig9_{tag}.png"))
             g = s[pre + "gammas"]
             if len(g) > 1:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ltjax.plotting.common import plt, read_csv, read_series, save
-from ltjax.plotting.lcm import reading_tag
+from ltjax.plotting.lcm import reading_tag, topk_percentile_figure
 
 MONITOR_NAMES = ("genie (true e_RSRP every step)", "full Set A sweep per T_LCM", "Top-K sweep every step")
 
@@ -22,16 +22,10 @@ def plot_lcm_global(result_dir: Path) -> list[Path]:
     for r in rows:
         acc = s[f"p{int(r['point']):05d}/acc_by_strategy"]  # [4, U, K]
         ks = np.arange(1, acc.shape[-1] + 1)
-        fig, axs = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
-        for j, pc in enumerate((10, 50, 90)):
-            for k in range(4):
-                axs[j].plot(ks, np.percentile(acc[k], pc, axis=0), color=colors[k], marker="o", ms=3, label=names[k])
-            axs[j].set_title(f"{pc}th percentile user", fontsize=9)
-            axs[j].set_xlabel("K")
-            axs[j].grid(True, alpha=0.3)
-        axs[0].set_ylabel("Top-K/1 accuracy")
-        axs[0].legend(fontsize=7)
-        fig.suptitle(f"U={int(r['n_ue'])}: {r['geometry']}, {r['measurement']}, pool {r['pool']}", fontsize=9)
+        pct = np.stack([np.percentile(acc[k], (10, 50, 90), axis=0) for k in range(4)])  # [4, 3, K]
+        fig = topk_percentile_figure(ks, pct, [(c, "o") for c in colors], names,
+                                     f"U={int(r['n_ue'])}: {r['geometry']}, {r['measurement']}, pool {r['pool']}",
+                                     marker_size=3, legend_fontsize=7)
         out.append(save(fig, d / f"global_model_U{int(r['n_ue'])}{reading_tag(rows, r)}.png"))
     return out
 
