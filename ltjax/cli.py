@@ -78,7 +78,8 @@ def _build_parser() -> argparse.ArgumentParser:
                                 "--set seed=3 (VALUE is TOML; repeatable)")
     imports = _Parser(add_help=False)
     imports.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
-                         help="import a Python module that registers experiments (repeatable)")
+                         help="import a Python module (a name, or the path of a .py file) that registers "
+                              "experiments (repeatable)")
     sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
     r = sub.add_parser("run", help="run a sweep file (TOML)", parents=[verbosity, overrides, imports])
     r.add_argument("sweep", help="path to a sweep TOML file, e.g. sweeps/quickstart.toml")

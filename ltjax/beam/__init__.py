@@ -13,3 +13,9 @@ inference, legacy beam management), ``training`` (flax MLPs, the vmapped per-dep
 ``beam_train`` and ``lcm_adaptation`` experiments, the benchmarks and the tests do. Paper: Go, Park,
 Sung, "Model Adaptation for Lifecycle Management in AI-native 5G/6G Networks" (see docs/beam_lcm.md).
 """
+
+# The modules of this package (import them by name; nothing is imported here eagerly).
+__all__ = [
+    "array", "channel", "config", "dataset", "geometry", "inference", "metrics", "mobility", "model",
+    "pool", "training"
+]

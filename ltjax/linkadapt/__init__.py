@@ -4,3 +4,6 @@ Every scheme is a policy with ``init`` / ``next_cqi`` / ``update`` (``policy``):
 ``ml_baseline.MlPolicy``, ``cqi_tune.CqiTunePolicy``; ``scan.run_schemes`` runs a tuple of them
 side by side with common random numbers. See docs/link_adaptation.md.
 """
+
+# The modules of this package (import them by name; nothing is imported here eagerly).
+__all__ = ["cqi_tune", "ml_baseline", "olla", "policy", "scan"]

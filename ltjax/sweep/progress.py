@@ -29,6 +29,7 @@ class CompileClock:
 
     _lock = threading.Lock()
     _total = 0.0
+    _by_event: dict[str, float] = {}
     _installed = False
 
     @classmethod
@@ -44,6 +45,7 @@ class CompileClock:
             if event in COMPILE_EVENTS:
                 with cls._lock:
                     cls._total += float(duration_s)
+                    cls._by_event[event] = cls._by_event.get(event, 0.0) + float(duration_s)
 
         jax.monitoring.register_event_duration_secs_listener(listen)
 
@@ -51,6 +53,14 @@ class CompileClock:
     def seconds(cls) -> float:
         with cls._lock:
             return cls._total
+
+    @classmethod
+    def breakdown(cls) -> dict[str, float]:
+        """Seconds per phase so far: ``{"trace": ..., "lower": ..., "xla": ...}`` (XLA includes
+        loading an executable from the persistent cache)."""
+        names = dict(zip(COMPILE_EVENTS, ("trace", "lower", "xla")))
+        with cls._lock:
+            return {names[e]: cls._by_event.get(e, 0.0) for e in COMPILE_EVENTS}
 
 
 def fmt_time(s: float) -> str:

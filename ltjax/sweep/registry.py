@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
+import os
+import sys
 from importlib import metadata
 from typing import Any, Callable, Mapping, Sequence
 
@@ -109,7 +112,29 @@ def load_plugins() -> None:
 
 
 def import_module(name: str) -> None:
-    """Imports a user module that registers experiments (``ltjax run --import NAME``)."""
+    """Imports a user module that registers experiments (``ltjax run --import NAME``).
+
+    ``name`` is a module name on ``sys.path`` (``mypackage.experiments``) or the path of a
+    Python file (``examples/user_experiment.py``), imported under its file stem.
+    """
+    if name.endswith(".py") or os.sep in name:
+        path = os.path.abspath(name)
+        if not os.path.isfile(path):
+            raise ImportError(f"no such Python file {path}")
+        stem = os.path.splitext(os.path.basename(path))[0]
+        if stem in sys.modules and getattr(sys.modules[stem], "__file__", None) == path:
+            return
+        spec = importlib.util.spec_from_file_location(stem, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"{path} is not a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[stem] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(stem, None)
+            raise
+        return
     importlib.import_module(name)
 
 

@@ -250,7 +250,7 @@ def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, confi
     start = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     CompileClock.install()
-    compile0 = CompileClock.seconds()
+    compile0, phases0 = CompileClock.seconds(), CompileClock.breakdown()
     done = ck.load_done(work, config_hash, len(points))
     mine = [i for i in range(len(points)) if i % size == rank]
     resumed = sum(i in done for i in mine)
@@ -339,8 +339,10 @@ def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, confi
         columns += [k for k in r if k not in columns]
     end = datetime.now(timezone.utc)
     wall_s, compile_s = time.perf_counter() - t0, CompileClock.seconds() - compile0
-    log.info("%s: %d grid points in %.1f s, of which %.1f s compiling (this process)", cfg.name, len(points),
-             wall_s, compile_s)
+    phases = {k: v - phases0[k] for k, v in CompileClock.breakdown().items()}
+    log.info("%s: %d grid points in %.1f s, of which %.1f s compiling (this process: tracing %.1f s, lowering "
+             "%.1f s, XLA compile or cache load %.1f s)", cfg.name, len(points), wall_s, compile_s, phases["trace"],
+             phases["lower"], phases["xla"])
     meta = {
         **outdir.marker_fields(uuid.uuid4().hex),
         "experiment": cfg.experiment.name,
@@ -354,6 +356,7 @@ def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, confi
         "end_utc": end.isoformat(),
         "wall_s": wall_s,
         "compile_s": compile_s,
+        "compile_phases_s": phases,
         "command": command or f"ltjax run {cfg.source}",
         "overrides": list(cfg.overrides),
         "execution": {"executor": executor, "chunk_points": chunk_points, "ue_chunk": ue_chunk,

@@ -83,6 +83,7 @@ def test_verbose_run_logs_point_timings_and_fills_the_cache(tmp_path):
     assert any(p.is_file() for p in (tmp_path / "xdg" / "ltjax" / "jax").iterdir())
     meta = json.loads((tmp_path / "res" / "meta.json").read_text())
     assert 0.0 < meta["compile_s"] <= meta["wall_s"]
+    assert sum(meta["compile_phases_s"].values()) == pytest.approx(meta["compile_s"])
 
 
 def test_quiet_run_prints_only_the_result(tmp_path, capsys):

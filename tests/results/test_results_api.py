@@ -55,3 +55,25 @@ def test_overlay_two_runs(two_runs, tmp_path):
     assert png.stat().st_size > 1000
     with pytest.raises(InputError, match=r"--y nope: no such column"):
         overlay(two_runs, "snr_db", "nope", out=tmp_path / "x.png")
+
+
+def test_ltjax_plot_overlays_two_runs(two_runs, tmp_path, capsys):
+    """``ltjax plot DIR DIR``: the axes are chosen from what the runs share (x: a swept parameter)."""
+    from ltjax.cli import main
+
+    out = tmp_path / "both.png"
+    assert main(["plot", *map(str, two_runs), "--y", "ber", "--logy", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out}"
+    assert out.stat().st_size > 1000 and oct(out.stat().st_mode & 0o777) == "0o644"
+    from ltjax.plotting.overlay import overlay_cli
+    import ltjax.plotting.overlay as ov
+
+    seen = {}
+    real = ov.overlay
+    try:
+        ov.overlay = lambda dirs, **kw: seen.update(kw) or real(dirs, **kw)
+        overlay_cli(two_runs, out=tmp_path / "auto.png")
+    finally:
+        ov.overlay = real
+    assert seen["x"] in ("snr_db", "n_symbols") and seen["y"] == "ber"
+    assert set(seen["by"]) == {"snr_db", "n_symbols"} - {seen["x"]}
