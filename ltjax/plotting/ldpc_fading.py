@@ -29,7 +29,9 @@ def _panel_key(r):
 def _bars(ax, x, k, n, **kw):
     lo, hi = _wilson(k, n)
     p = k / n
-    ax.errorbar(x, np.maximum(p, 1e-3), yerr=[p - np.minimum(lo, p), hi - p], fmt="o", ms=3, capsize=2, **kw)
+    # The Wilson bounds contain p; clipping keeps float round-off (at k = 0 or n) from a negative bar.
+    ax.errorbar(x, np.maximum(p, 1e-3), yerr=[np.maximum(p - lo, 0.0), np.maximum(hi - p, 0.0)], fmt="o", ms=3,
+                capsize=2, **kw)
 
 
 def plot_tbler(result_dir: Path) -> list[Path]:
