@@ -29,11 +29,15 @@ from ltjax.sweep import parse_sweep, run_sweep  # noqa: E402
 from ltjax.sweep.registry import all_experiments  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
+SHARED = tempfile.TemporaryDirectory(prefix="ltjax-validation-")  # removed when the module is released
 RESULTS = ROOT / "results"
 MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 # Per experiment: parameters held tiny (a value or a strategy) and where paths point
-# ("{tmp}" is a fresh temporary directory per example).
+# ("{tmp}" is a fresh temporary directory per example; "{shared}" one directory for the whole
+# module, for the beam-model cache: the models are keyed by their training config, so the
+# experiments that use the same tiny models train them once and then load them, which is the
+# path every later run of a sweep takes; beam_train's own example trains into a fresh one).
 TINY: dict[str, dict] = {
     "awgn_ber": {"n_symbols": st.integers(1, 64), "n_ues": st.integers(1, 3)},
     "link_bler_curves": {"n_ue": 2, "n_periods": 1, "n_rb": st.sampled_from([1, 24, 106]),
@@ -41,7 +45,7 @@ TINY: dict[str, dict] = {
     "beam_train": {"width": 2, "epochs": 1, "n_per_region": 100, "n_eval": 10, "cache_dir": "{tmp}/beam_models"},
     "lcm_adaptation": {"n_ue": 1, "n_steps": 60, "t_lcm_s": 0.12, "n_seeds": 1, "width": 2, "epochs": 1,
                        "n_per_region": 100, "n_eval": 10, "gamma_sweep_db": st.lists(st.floats(0.0, 60.0), max_size=2),
-                       "cache_dir": "{tmp}/beam_models"},
+                       "cache_dir": "{shared}/beam_models"},
     "bler_offline": {"n_samples": 8, "n_val": 2, "periods_per_ue": 1, "epochs": 2, "eval_every": 1,
                      "cache_dir": "{tmp}/cache", "reuse_dataset": ""},
     "ml_baseline_offline": {"dataset": str(RESULTS / "bler_offline" / "dataset.npz"),
@@ -54,7 +58,7 @@ TINY: dict[str, dict] = {
                        "ml_model": str(RESULTS / "ml_baseline_offline_model" / "ml_model.msgpack")},
     "mnist_ff_loss": {"steps_per_layer": 1, "n_train": 10, "sizes": st.sampled_from([[784, 4], [784, 8, 8]]),
                       "replicate": st.integers(0, 3), "data_dir": str(MNIST)},
-    "beam_family": {"width": 2, "epochs": 1, "n_per_region": 100, "n_eval": 10, "cache_dir": "{tmp}/beam_models"},
+    "beam_family": {"width": 2, "epochs": 1, "n_per_region": 100, "n_eval": 10, "cache_dir": "{shared}/beam_models"},
     "beam_capacity": {"widths": [2], "epochs": 1, "set_b_ids": [0], "regions": [0], "ceiling_width": 2,
                       "ceiling_depth": 1, "ceiling_data": 1, "ceiling_epochs": 1, "control_width": 2},
     "ldpc_bler": {"k_prime": 200, "max_iter": 5, "min_errors": 10, "max_blocks": 64, "batch": 32},
@@ -63,7 +67,7 @@ TINY: dict[str, dict] = {
     "olla_offsets": {"n_ue": 2, "n_periods": 2, "warmup_periods": 1},
 }
 _LCM = {"n_ue": 1, "n_steps": 60, "t_lcm_s": 0.12, "n_seeds": 1, "width": 2, "epochs": 1, "n_per_region": 100,
-        "n_eval": 10, "cache_dir": "{tmp}/beam_models"}
+        "n_eval": 10, "cache_dir": "{shared}/beam_models"}
 for _name in ("lcm_global_model", "lcm_monitoring", "lcm_latency"):
     TINY[_name] = dict(_LCM)
 # Examples per experiment: each may compile afresh (a new channel model, scheme, ...), so
@@ -144,7 +148,8 @@ def test_valid_options_run_to_the_end(name):
     @given(st.fixed_dictionaries(drawn))
     def runs(values):
         with tempfile.TemporaryDirectory() as tmp:
-            values = {k: v.replace("{tmp}", tmp) if isinstance(v, str) else v for k, v in values.items()}
+            values = {k: v.replace("{tmp}", tmp).replace("{shared}", SHARED.name) if isinstance(v, str) else v
+                      for k, v in values.items()}
             try:
                 cfg = parse_sweep({"experiment": name, "params": values}, f"<{name}>", base_dir=tmp)
             except InputError:
