@@ -4,18 +4,18 @@ One grid point = the whole pipeline:
 
 1. dataset: ``n_samples`` training samples (TDL-A30, SNR U(0, 12) dB, 10 Hz, follow-CQI gNB;
    ``ltjax.lighttune.dataset``) and ``n_val`` validation samples from other UEs.
-   Skipped when ``<cache_dir>/dataset.npz`` or the ``reuse_dataset`` file (default the
-   committed ``results/bler_offline/dataset.npz``) has the same dataset config hash
+   Skipped when ``<model_dir>/dataset.npz`` or the ``reuse_dataset`` file (default the
+   committed ``results/bler_offline_model/dataset.npz``) has the same dataset config hash
    (resume-friendly: the link simulation is the slow part);
 2. offline training: [13, 32, 32], T = 9, Adam lr 0.03, ``epochs`` epochs with the
    closed-form gradients (``ltjax.lighttune.train``, an epoch is one full-batch step of
    every layer with fresh uniform negatives);
-3. the dataset and the model are written to the declared output directory ``cache_dir``
-   (``dataset.npz`` / ``ff_model.msgpack``, each with its JSON sidecar, through
-   ``ltjax.io.save_artifact``); the paths are checked before anything is computed. The
-   result directory gets copies (``publish_artifacts``), so
-   ``results/bler_offline/ff_model.msgpack`` is the reference model that
-   ``lighttune_bler_error`` and the link-adaptation experiments load.
+3. the dataset and the model are written to the declared output directory ``model_dir``
+   (default ``results/bler_offline_model``: ``dataset.npz`` / ``ff_model.msgpack``, each with
+   its JSON sidecar, through ``ltjax.io.save_artifact``); the paths are checked before anything
+   is computed. ``results/bler_offline_model/ff_model.msgpack`` is the reference model that
+   ``lighttune_bler_error`` and the link-adaptation experiments load; the result directory
+   holds the run's metrics and training curve only.
 
 Keys: point key k; training data ``fold_in(k, 0)``, validation data ``fold_in(k, 1)``,
 initial weights ``fold_in(k, 2)``, training negatives ``fold_in(k, 3)``.
@@ -39,7 +39,7 @@ from ltjax.lighttune.dataset import (DATASET_FORMAT, check_scenario, generate_bl
 from ltjax.lighttune.model import MODEL_FORMAT, SIZES, feature_stats, init_model, save_model
 from ltjax.lighttune.train import evaluate, evaluate_arrays, train_chunk, train_offline
 from ltjax.params import as_dict, field
-from ltjax.plotting.bler_offline import plot_training_curve, publish_artifacts
+from ltjax.plotting.bler_offline import plot_training_curve
 from ltjax.sweep.registry import register_experiment
 
 DATASET_FILE = "dataset.npz"
@@ -93,21 +93,21 @@ class BlerOfflineParams:
     epochs: int = field(22_000, 'training epochs (Table IV: 22,000)', lo=1, hi=10**6)
     lr: float = field(0.03, 'Adam learning rate (Table IV)', lo=0.0, hi=10.0, lo_open=True)
     eval_every: int = field(500, 'epochs per jitted chunk / training-curve row', lo=1, hi=10**6)
-    cache_dir: str = field("results/.bler_offline.cache", 'where the dataset and model are written (dataset.npz, ff_model.msgpack + .json sidecars)', kind="path", role="dir")
-    reuse_dataset: str = field("results/bler_offline/dataset.npz", 'an existing dataset (.npz + .json sidecar), used instead of simulating when its config hash matches this run', kind="path", role="input")
+    model_dir: str = field("results/bler_offline_model", 'where the dataset and the model are written (dataset.npz, ff_model.msgpack + .json sidecars); the experiments that use the model read it there', kind="path", role="dir")
+    reuse_dataset: str = field("results/bler_offline_model/dataset.npz", 'an existing dataset (.npz + .json sidecar), used instead of simulating when its config hash matches this run', kind="path", role="input")
 
 
 @register_experiment(
     name="bler_offline",
     description="LightTune offline FF BLER model: dataset (link engine) + closed-form-gradient training",
     params=BlerOfflineParams,
-    plots=(plot_training_curve, publish_artifacts),
+    plots=(plot_training_curve,),
     check=_check,
 )
 def bler_offline(key, p):
-    cache = check_output_path(p.cache_dir, "bler_offline: cache_dir", directory=True)
-    dataset_path = check_artifact_path(cache / DATASET_FILE, "bler_offline: cache_dir")
-    model_path = check_artifact_path(cache / MODEL_FILE, "bler_offline: cache_dir")
+    cache = check_output_path(p.model_dir, "bler_offline: model_dir", directory=True)
+    dataset_path = check_artifact_path(cache / DATASET_FILE, "bler_offline: model_dir")
+    model_path = check_artifact_path(cache / MODEL_FILE, "bler_offline: model_dir")
     dcfg = _dataset_config(p, key)
     want = config_hash(dcfg, 16)
     t0 = time.perf_counter()

@@ -54,7 +54,7 @@ from ltjax.sweep.registry import register_experiment
 
 PAPER_GAIN_PCT = {"TDL-B50": {"tune_uniform": 6.0, "tune_hard": 5.0},
                   "TDL-C200": {"tune_uniform": 9.5, "tune_hard": 7.2}}
-DEFAULT_FF_MODEL = "results/bler_offline/ff_model.msgpack"
+DEFAULT_FF_MODEL = "results/bler_offline_model/ff_model.msgpack"
 DEFAULT_ML_MODEL = "results/ml_baseline_offline_model/ml_model.msgpack"
 Z95 = 1.959964
 

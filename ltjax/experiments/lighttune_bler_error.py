@@ -69,7 +69,7 @@ def run_point(key, model: BlerModel, channel: str, snr_db: float, doppler_hz: fl
 
 def _check(p):
     if not str(p.model_path).strip():
-        return "model_path", "must name the offline model file (results/bler_offline/ff_model.msgpack)"
+        return "model_path", "must name the offline model file (results/bler_offline_model/ff_model.msgpack)"
     return check_scenario(p.channel, p.doppler_hz) or check_link_options(p, scenario(p.channel).model)
 
 
@@ -83,7 +83,7 @@ class LightTuneBlerErrorParams(LinkOptionsParams):
     snr_db: float = field(0.0, 'average SNR per receive antenna and RE', unit='dB', lo=-20.0, hi=50.0)
     n_ue: int = field(1000, 'UEs per grid point', lo=1, hi=10**7)
     n_periods: int = field(100, 'CSI-RS periods (80 ms) per UE', lo=1, hi=100_000)
-    model_path: str = field("results/bler_offline/ff_model.msgpack", 'offline FF model; make it with `ltjax run sweeps/bler_offline.toml`', kind="path", role="input")
+    model_path: str = field("results/bler_offline_model/ff_model.msgpack", 'offline FF model; make it with `ltjax run sweeps/bler_offline.toml`', kind="path", role="input")
     delta: float = field(0.3, 'fine-tuning threshold delta (Table IV)', lo=0.0, hi=1.0)
     lr: float = field(0.03, 'fine-tuning learning rate alpha_f (Table IV)', lo=0.0, hi=10.0, lo_open=True)
 

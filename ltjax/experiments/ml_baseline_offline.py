@@ -2,7 +2,7 @@
 
 A 12 x 64 x 64 x 1 ReLU MLP (flax) predicts the period BLER (sigmoid output, BCE loss on the
 quantised BLER, lambda = 0.1) from the 12 features of the offline dataset made by the
-``bler_offline`` sweep (83,200 TDL-A30 low-SNR samples, results/bler_offline/dataset.npz).
+``bler_offline`` sweep (83,200 TDL-A30 low-SNR samples, results/bler_offline_model/dataset.npz).
 Adam, lr 1e-3 with cosine decay to 1e-5 over 10 epochs and warm restarts, 250 epochs,
 minibatches of 256 (see ``ltjax.linkadapt.ml_baseline`` and docs/link_adaptation.md).
 
@@ -32,7 +32,7 @@ from ltjax.params import field
 from ltjax.plotting.ml_baseline_offline import plot_training
 from ltjax.sweep.registry import register_experiment
 
-DEFAULT_DATASET = "results/bler_offline/dataset.npz"
+DEFAULT_DATASET = "results/bler_offline_model/dataset.npz"
 DEFAULT_MODEL = "results/ml_baseline_offline_model/ml_model.msgpack"  # outside the sweep dir (the runner replaces it)
 QUANT = 0.1  # lambda (Remark 4): the dataset labels are quantised like the FF model's
 # Compiled once per process (the library never jits).

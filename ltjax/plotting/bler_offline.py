@@ -6,7 +6,6 @@ No jax here: reads data.csv / series.npz and copies files.
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -56,19 +55,3 @@ def plot_training_curve(result_dir: Path) -> list[Path]:
         a.grid(alpha=0.3)
     fig.suptitle("LightTune offline FF BLER model [13, 32, 32], T = 9, Adam 0.03, closed-form gradients")
     return [result_dir / "training_curve.csv", save(fig, result_dir / "training_curve.png")]
-
-
-def publish_artifacts(result_dir: Path) -> list[Path]:
-    """Copies dataset.npz/.json and ff_model.msgpack/.json from the run's cache_dir into the result directory."""
-    result_dir = Path(result_dir)
-    rows = read_csv(result_dir)
-    if not rows:
-        return []
-    cache = Path(str(rows[0]["cache_dir"]))
-    out = []
-    for name in ("dataset.npz", "dataset.json", "ff_model.msgpack", "ff_model.json"):
-        src = cache / name
-        if src.exists():
-            shutil.copyfile(src, result_dir / name)
-            out.append(result_dir / name)
-    return out

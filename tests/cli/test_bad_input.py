@@ -685,7 +685,7 @@ def test_corrupted_saved_beam_model(tmp_path, capsys, damage):
 
 # --- model files given to an experiment: refused with one line before they are used ---
 
-FF_MODEL = SOURCE_TREE / "results" / "bler_offline" / "ff_model.msgpack"
+FF_MODEL = SOURCE_TREE / "results" / "bler_offline_model" / "ff_model.msgpack"
 
 
 def _damaged_ff_model(t: Path, damage: str) -> Path:

@@ -165,9 +165,9 @@ def test_committed_model_and_dataset_still_load():
     import ltjax.experiments.bler_offline as bo
     from ltjax.params import build
 
-    model, meta = load_model(REPO / "results/bler_offline/ff_model.msgpack")
+    model, meta = load_model(REPO / "results/bler_offline_model/ff_model.msgpack")
     assert model.spec.predict_mode == "sum_layers" and model.spec.label_scale == 10.0
-    data, cfg = load_dataset(REPO / "results/bler_offline/dataset.npz")
+    data, cfg = load_dataset(REPO / "results/bler_offline_model/dataset.npz")
     assert data["features"].shape == (91_520, 12)
     point_key = jax.random.fold_in(jax.random.key(0), 0)  # sweeps/bler_offline.toml: seed 0, point 0
     want = config_hash(bo._dataset_config(build(bo.BlerOfflineParams, {}), point_key), 16)
