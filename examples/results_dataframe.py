@@ -27,8 +27,10 @@ def main(argv=None):
     print(f"metrics: {', '.join(r.metrics)}")
     if hasattr(r.table, "groupby"):  # pandas is installed
         swept = list(r.meta["config"]["axes"])
+        rows = max(swept, key=lambda k: r.table[k].nunique())  # e.g. SNR down the side
         metric = r.metrics[0]
-        print(r.table.pivot_table(index=swept[-1], columns=swept[:-1], values=metric).round(4))
+        print(f"{metric}:")
+        print(r.table.pivot_table(index=rows, columns=[k for k in swept if k != rows], values=metric).round(4))
     else:
         print("(pandas not installed: r.table is a dict of numpy arrays)")
         for name in ("point", *r.metrics[:2]):

@@ -77,3 +77,12 @@ def test_ltjax_plot_overlays_two_runs(two_runs, tmp_path, capsys):
         ov.overlay = real
     assert seen["x"] in ("snr_db", "n_symbols") and seen["y"] == "ber"
     assert set(seen["by"]) == {"snr_db", "n_symbols"} - {seen["x"]}
+
+
+def test_import_ltjax_and_reading_results_load_no_jax():
+    """``import ltjax``, ``ltjax.load_results`` and the plotting package work without loading jax."""
+    code = ("import sys, ltjax, ltjax.plotting.overlay; assert callable(ltjax.load_results); "
+            "assert 'ltjax.results' in sys.modules; assert 'jax' not in sys.modules, 'jax was imported'; "
+            "assert {'tb_bler', 'freq_response', 'run_sweep', 'phy', 'channels'} <= set(dir(ltjax))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
