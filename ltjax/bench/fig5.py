@@ -2,7 +2,7 @@
 
 1. Runs ``sweeps/fig5a_tdlb50.toml`` and ``sweeps/fig5b_tdlc200.toml`` (as committed, compile
    included) one after the other into a temporary directory and reports the total wall time
-   against the issue's target (< 15 min on 2 CPU cores), with the load average before/after
+   against a goal of < 15 min on 2 CPU cores, with the load average before/after
    (the machine may be shared) and the peak RSS.
 2. UE-periods/s of the CQI-Tune scan alone (scheme ``tune_uniform``: link period + OLLA +
    back-off prediction) with LightTune fine-tuning switched on vs off (prediction only), same
