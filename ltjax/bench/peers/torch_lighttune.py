@@ -1,9 +1,9 @@
 """The LightTune step (Alg. 1 of Ali & Penna) written batched in PyTorch, as a PyTorch user would.
 
 Same algorithm and semantics as ltjax's ``lighttune_step`` vmapped over UEs, with the BLER
-model's settings (``ltjax.lighttune.model.default_spec``; ``default_lt`` in the older API,
-see :class:`LtjaxSide`): per-UE FF MLP [13, 32, 32] (12 features + the label appended as the value ``(P - 0.5) * 10``), K = 11 candidate
-BLER classes, length normalisation of every layer's input, mean goodness, prediction
+model's settings (``ltjax.lighttune.model.default_spec``, see :class:`LtjaxSide`): per-UE
+FF MLP [13, 32, 32] (12 features + the label appended as the value ``(P - 0.5) * 10``),
+K = 11 candidate BLER classes, length normalisation of every layer's input, mean goodness, prediction
 eq. (5) as the argmax over labels of the goodness summed over layers, trigger
 ``|P_hat - P+| + 1e-6 >= delta``, one positive and one negative sample, the closed-form
 per-layer gradient of the quadratic FF loss (eq. 6/7, with the 1/M_l scale ltjax uses),
@@ -76,7 +76,7 @@ class TorchLT:
 
         ``spec`` (``FFSpec``: labels, label encoding, threshold, loss, goodness, normalisation,
         prediction rule) and ``params`` (``LightTuneParams``: delta, lr, Adam, variant, negative
-        rule, error metric); with ltjax's older single ``LightTuneParams`` pass it twice.
+        rule, error metric).
         """
         if spec.label_mode != "append":
             raise ValueError("torch_lighttune supports label_mode='append' only (the BLER model's)")
@@ -90,14 +90,12 @@ class TorchLT:
 
 
 class LtjaxSide:
-    """ltjax's LightTune step for U UEs with the BLER model's settings, across ltjax's two APIs.
+    """ltjax's LightTune step for U UEs with the BLER model's settings, as the peer sees it.
 
-    ltjax's LightTune API is being split into a fixed model description (``FFSpec``,
-    ``default_spec``) and online hyper-parameters (``LightTuneParams``); before, one
-    ``LightTuneParams`` (``default_lt``) held both and ``lighttune_step_ues`` batched the step.
-    This adapter gives the peer one surface over either: ``spec``, ``params``, ``cfg``
-    (:class:`TorchLT`), ``init_states(model, U)``, ``step_ues(key, states, x, y)`` (UE u uses
-    ``fold_in(key, u)``, as ltjax's batching does) and ``predict_ues(model, x)``.
+    ``spec`` (``default_spec()``, the fixed model description), ``params``
+    (``LightTuneParams(variant=...)``, the online hyper-parameters), ``cfg`` (:class:`TorchLT`,
+    the same settings for torch), ``init_states(model, U)``, ``step_ues(key, states, x, y)``
+    (UE u uses ``fold_in(key, u)``, as ltjax's batching does) and ``predict_ues(model, x)``.
     """
 
     def __init__(self, variant: str = "one_step"):
@@ -105,26 +103,14 @@ class LtjaxSide:
         import jax.numpy as jnp
 
         from ltjax.lighttune import step as lts
+        from ltjax.lighttune.model import default_spec
 
         self.variant = variant
-        self.new_api = hasattr(lts, "FFSpec")
-        if self.new_api:
-            from ltjax.lighttune.model import default_spec
-
-            self.spec, self.params = default_spec(), lts.LightTuneParams(variant=variant)
-            one = lambda k, st, x, y: lts.lighttune_step(k, st, x, y, self.spec, self.params)  # noqa: E731
-            pred = lambda m, x: lts.predict_class(m, x, self.spec)  # noqa: E731
-            init = lambda model: lts.init_ue_state(model, self.params)  # noqa: E731
-        else:
-            from ltjax.lighttune.model import default_lt
-
-            self.params = dataclasses.replace(default_lt(), variant=variant)
-            self.spec = self.params
-            one = lambda k, st, x, y: lts.lighttune_step(k, st, x, y, self.params)  # noqa: E731
-            pred = lambda m, x: lts.predict_ue(m, x, self.params)  # noqa: E731
-            init = lambda model: lts.init_ue_state(model, variant)  # noqa: E731
+        self.spec, self.params = default_spec(), lts.LightTuneParams(variant=variant)
         self.cfg = TorchLT.from_ltjax(self.spec, self.params)
-        self._one, self._pred, self._init = one, pred, init
+        self._one = lambda k, st, x, y: lts.lighttune_step(k, st, x, y, self.spec, self.params)
+        self._pred = lambda m, x: lts.predict_class(m, x, self.spec)
+        self._init = lambda model: lts.init_ue_state(model, self.params)
         self._jnp = jnp
         self._jax = jax
 
@@ -562,7 +548,6 @@ def time_vs_ltjax(num_ues: int = 1000, variant: str = "one_step", repeats: int =
     report = compare(fns, repeats=repeats, work=float(num_ues))
     report["wall_s"] = time.perf_counter() - t0
     report["setup"] = {"num_ues": num_ues, "variant": variant, "sizes": list(SIZES), "labels": len(cfg.labels),
-                       "ltjax_api": "FFSpec + LightTuneParams" if side.new_api else "LightTuneParams",
                        "settings": "BLER model (mean goodness, length normalisation, (P-0.5)*10, quadratic, "
                                    "T=9, sum over layers), delta 0.3, lr 0.03",
                        "update_fraction_first_call": first_out, "rate_unit": "UE-steps/s",
