@@ -21,7 +21,7 @@ Metrics: ``snr10_db`` the 10 % BLER SNR (log-linear between the points around it
 Phi^{-1}(BLER) / d SNR, 1 % to 70 %) and ``db_per_decade`` at 10 %; the same 10 % point of
 the normal approximation (``snr10_bound_db``, an ideal code) and of the PHY abstraction's
 hand-chosen margin model (``snr10_margin_db``, ``ltjax.phy.bler`` model "margin"); the
-calibration of the abstraction's default model (``gap_db`` = snr10_db - snr10_bound_db,
+calibration of the abstraction's model "ldpc" (``gap_db`` = snr10_db - snr10_bound_db,
 ``slope_ratio`` = decoder slope / bound slope). Series per point: the curve (snr_db,
 n_blocks, n_errors, bler, ci_low, ci_high, mean_iter).
 
