@@ -1,6 +1,7 @@
 """Plots for ``ldpc_fading_validation``: decoded TBLER (95 % Wilson bars) against the SNR (one panel
 per channel and Doppler), and against each TB's MIESM and EESM effective SINR per MCS, pooled over
-channels (an effective-SINR mapping that works puts every channel on one curve)."""
+channels and SNRs in 1 dB bins of at least 20 TBs (an effective-SINR mapping that works puts every
+channel on one curve; a triangle is the 95 % upper bound of a bin without errors)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 from ltjax.plotting.common import plt, read_csv, read_series, save
 
 Z_95 = 1.959963984540054
-BIN_DB = 0.5  # effective-SINR bin width of the pooled plot
+BIN_DB = 1.0  # effective-SINR bin width of the pooled plot
+MIN_PER_BIN = 20  # TBs a bin needs to be drawn
 
 
 def _wilson(k, n):
@@ -78,7 +80,12 @@ def plot_tbler(result_dir: Path) -> list[Path]:
                 ub = np.unique(bins)
                 k = np.array([err[bins == b].sum() for b in ub], float)
                 n = np.array([(bins == b).sum() for b in ub], float)
-                _bars(ax, (ub + 0.5) * BIN_DB + 0.05 * i, k, n, color=f"C{i}", label=ch)
+                keep, x = n >= MIN_PER_BIN, (ub + 0.5) * BIN_DB + 0.1 * i
+                hit = keep & (k > 0)
+                _bars(ax, x[hit], k[hit], n[hit], color=f"C{i}", label=ch)
+                # Bins without an error: their 95 % upper bound, as an upper limit.
+                none = keep & (k == 0)
+                ax.plot(x[none], _wilson(k[none], n[none])[1], "v", ms=4, color=f"C{i}")
             ax.set_yscale("log")
             ax.set_ylim(1e-3, 1.05)
             ax.set_title(f"MCS {mcs}: decoded TBLER vs {variant.split('_')[0].upper()} (per RE)", fontsize=9)
