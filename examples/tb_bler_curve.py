@@ -17,10 +17,12 @@ import numpy as np
 from ltjax.phy import tb_bler
 
 
-def bler_curve(mcs: int, n_rb: int, snr_db: jnp.ndarray, esm: str = "miesm") -> np.ndarray:
-    """TB error rate of MCS ``mcs`` on ``n_rb`` RBs at each flat SNR of ``snr_db`` [dB]."""
-    curve = jax.jit(jax.vmap(lambda s: tb_bler(s, mcs, n_rb, esm=esm).bler))
-    return np.asarray(curve(snr_db))
+def bler_curve(mcs: int, n_rb: int, snr_db: jnp.ndarray, esm: str = "miesm"):
+    """TB error rate of MCS ``mcs`` on ``n_rb`` RBs at each flat SNR of ``snr_db`` [dB].
+
+    Returns the ``TbBlerResult`` with a leading SNR axis (``bler``, ``tbs``, ``n_cb``, ...).
+    """
+    return jax.jit(jax.vmap(lambda s: tb_bler(s, mcs, n_rb, esm=esm)))(snr_db)
 
 
 def snr_at(bler: np.ndarray, snr_db: np.ndarray, target: float = 0.1) -> float:
@@ -37,9 +39,9 @@ def main(argv=None) -> dict[int, float]:
     snr_db = jnp.linspace(-10.0, 30.0, 401)
     out = {}
     for mcs in args.mcs:
-        r = tb_bler(0.0, mcs, args.n_rb)
-        out[mcs] = snr_at(bler_curve(mcs, args.n_rb, snr_db), np.asarray(snr_db))
-        print(f"MCS {mcs:2d}: TBS {int(r.tbs):6d} bits in {int(r.n_cb)} code block(s), "
+        r = bler_curve(mcs, args.n_rb, snr_db)
+        out[mcs] = snr_at(np.asarray(r.bler), np.asarray(snr_db))
+        print(f"MCS {mcs:2d}: TBS {int(r.tbs[0]):6d} bits in {int(r.n_cb[0])} code block(s), "
               f"10 % BLER at {out[mcs]:5.2f} dB")
     return out
 
