@@ -136,7 +136,14 @@ def predict_bler(model: BlerModel, x_raw: jax.Array) -> jax.Array:
         standardised here.
     Returns:
       float32 [], one of ``model.spec.labels``. vmap it over UEs or candidate features.
+    Raises:
+      ValueError: ``x_raw`` is not one vector of the model's feature length (shapes are static,
+        so this is checked at trace time, also under jit and vmap).
     """
+    n_feat = model.feat_mean.shape[-1]
+    if jnp.ndim(x_raw) != 1 or jnp.shape(x_raw)[0] != n_feat:
+        raise ValueError(f"predict_bler: x_raw must have shape [{n_feat}] (one feature vector in FEATURE_NAMES "
+                         f"order; vmap over UEs), got {tuple(jnp.shape(x_raw))}")
     k = predict_class(model.params, standardize(model, x_raw), model.spec)
     return jnp.asarray(model.spec.labels, jnp.float32)[k]
 

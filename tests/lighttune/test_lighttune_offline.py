@@ -88,6 +88,10 @@ def test_standardisation_and_prediction():
     assert set(np.round(np.asarray(got, np.float64), 1).tolist()).issubset({round(0.1 * k, 1) for k in range(11)})
     ev = evaluate(model, d["features"], d["bler"], _EVAL)
     assert 0 <= ev["acc"] <= 1 and 0 <= ev["mae"] <= 1
+    for bad in (x[0, :11], x[:2]):  # a wrong feature length, a batch without vmap: one clear line
+        with pytest.raises(ValueError, match=r"x_raw must have shape \[12\].*got \(") as e:
+            predict_bler(model, bad)
+        assert "\n" not in str(e.value)
 
 
 def test_feature_stats_floor_is_relative_to_the_scale():
