@@ -8,8 +8,10 @@ Chunks and resume : the grid points are computed in
 chunks of ``chunk_points`` points. Each finished chunk is saved atomically
 (temp, fsync, rename) to ``<parent>/.<name>.work/chunk-*.npz`` with the config
 hash and a digest (``ltjax.sweep.chunks``); ``manifest.json`` there holds the
-config hash. Re-running the same sweep skips finished points; a corrupt or
-partial chunk is recomputed; a changed config is refused unless ``force``.
+config hash and the code that computes them (ltjax version and git commit). Re-running the
+same sweep skips finished points; a corrupt or partial chunk is recomputed; a changed config,
+or chunks computed by another ltjax version or commit, are refused unless ``force`` (which
+then discards them), so a result never mixes points from two versions of the code.
 Finiteness of the metrics is checked at every chunk boundary.
 
 The final directory is assembled in ``.<name>.tmp`` and renamed into place,
@@ -111,6 +113,26 @@ def _test_hook(phase: str) -> None:
         time.sleep(60)  # the signal handler ends the process meanwhile
 
 
+
+def code_identity() -> dict:
+    """The code a chunk is computed by: ltjax's version and, in a git checkout, its commit."""
+    from ltjax import __version__
+    from ltjax.io import git_info
+
+    return {"ltjax_version": __version__, "git_sha": git_info()["git_sha"]}
+
+
+def _other_code(old: dict, new: dict) -> bool:
+    """True when a work directory's chunks were computed by a different ltjax (version or commit)."""
+    if old.get("ltjax_version") != new.get("ltjax_version"):
+        return True
+    return bool(old.get("git_sha") and new.get("git_sha") and old["git_sha"] != new["git_sha"])
+
+
+def _code_text(code: dict) -> str:
+    sha = code.get("git_sha")
+    return f"ltjax {code.get('ltjax_version')}" + (f" at {str(sha)[:12]}" if sha else "")
+
 class _Claim:
     """Rank 0's hold on the output: parents it created, the lock, the work directory."""
 
@@ -135,23 +157,32 @@ class _Claim:
     def _prepare_work(self, cfg: SweepConfig, force: bool, config_hash: str) -> None:
         work, where = self.paths.work, self.paths.where
         manifest = work / "manifest.json"
+        code = code_identity()
         if manifest.is_file():
             try:
-                old = json.loads(manifest.read_bytes()[: 2**20]).get("config_hash")
+                old_manifest = json.loads(manifest.read_bytes()[: 2**20])
+                old, old_code = old_manifest.get("config_hash"), old_manifest.get("code")
             except (OSError, ValueError, AttributeError):
-                old = None  # an unreadable manifest: only the chunk files' own hashes count
+                old, old_code = None, None  # an unreadable manifest: only the chunk files' own hashes count
             if old is not None and old != config_hash:
                 if not force:
                     raise InputError(f"{cfg.source}: config changed since the unfinished run in {work} was "
                                      f"started (config hash {str(old)[:12]} -> {config_hash[:12]}); pass "
                                      "--force to discard it")
                 shutil.rmtree(work)
+            elif isinstance(old_code, dict) and _other_code(old_code, code):
+                # Chunks computed by other code would be mixed into this result: never silently.
+                if not force:
+                    raise InputError(f"{cfg.source}: the unfinished run in {work} was computed by other code "
+                                     f"({_code_text(old_code)}; this is {_code_text(code)}); pass --force to "
+                                     "discard it")
+                shutil.rmtree(work)
         try:
             self.created_work = not work.is_dir()
             work.mkdir(exist_ok=True)
         except OSError as e:
             raise InputError(f"{where}: cannot create {work} ({e.strerror})") from None
-        atomic_write_json(manifest, {"config_hash": config_hash, "config": cfg.as_dict()})
+        atomic_write_json(manifest, {"config_hash": config_hash, "config": cfg.as_dict(), "code": code})
 
     def abandon(self, bad_input: bool) -> None:
         """After a failure: on bad input with nothing computed, remove every trace; then unlock."""

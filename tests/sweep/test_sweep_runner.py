@@ -184,6 +184,31 @@ def test_resume_skips_done_and_recomputes_corrupt_chunks(tmp_path):
     assert not work.exists()
 
 
+def test_chunks_of_other_code_are_refused_unless_force(tmp_path):
+    """An unfinished run made by another ltjax commit is not mixed into this one."""
+    from ltjax.sweep.runner import code_identity
+
+    a = _cfg(tmp_path, f'experiment = "{TOY}"\n[params]\nx = [1.0, 2.0]\n', "s.toml")
+    work = work_dir(tmp_path / "res")
+    work.mkdir()
+    here = code_identity()
+    other = dict(here, git_sha="0" * 40) if here["git_sha"] else dict(here, ltjax_version="0.0.0")
+    (work / "manifest.json").write_text(json.dumps({"config_hash": a.config_hash(), "code": other}))
+    ck.save_chunk(work, a.config_hash(), ck.compute_chunk(a.experiment, a.seed, [0], a.points()))
+    with pytest.raises(InputError, match=r"s\.toml: the unfinished run in .* was computed by other code .* "
+                                         r"pass --force to discard it"):
+        run_sweep(a, out=tmp_path / "res", progress=False)
+    assert len(list(work.glob("chunk-*.npz"))) == 1  # kept when refused
+    out = run_sweep(a, out=tmp_path / "res", force=True, progress=False)
+    assert json.loads((out / "meta.json").read_text())["points_resumed"] == 0
+    # the same code resumes: the manifest now names this code
+    work.mkdir()
+    (work / "manifest.json").write_text(json.dumps({"config_hash": a.config_hash(), "code": here}))
+    ck.save_chunk(work, a.config_hash(), ck.compute_chunk(a.experiment, a.seed, [0], a.points()))
+    out = run_sweep(a, out=tmp_path / "res", force=True, progress=False)  # force replaces the finished result
+    assert json.loads((out / "meta.json").read_text())["points_resumed"] == 1
+
+
 def test_changed_config_refused_unless_force(tmp_path):
     a = _cfg(tmp_path, f'experiment = "{TOY}"\n[params]\nx = [1.0, 2.0]\n', "s.toml")
     work = work_dir(tmp_path / "res")
