@@ -45,3 +45,5 @@ def all_benches() -> dict[str, tuple[str, Callable]]:
             importlib.import_module(m)
         _loaded = True
     return dict(sorted(_BENCHES.items()))
+
+__all__ = ["MODULES", "all_benches", "register_bench"]
