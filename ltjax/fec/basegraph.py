@@ -47,8 +47,29 @@ def set_index(z: int) -> int:
     raise ValueError(f"lifting size Z must be one of TS 38.212 Table 5.3.2-1, got {z!r}")
 
 
+class BaseGraphDims:
+    """The base-graph dimensions of ``self.bg`` (Table 5.3.2-2 / -3), shared by the graph and the code."""
+
+    bg: int
+
+    @property
+    def n_rows(self) -> int:
+        """M, base-graph rows (46 / 42)."""
+        return BG_DIMS[self.bg][0]
+
+    @property
+    def n_cols(self) -> int:
+        """Nb, base-graph columns (68 / 52)."""
+        return BG_DIMS[self.bg][1]
+
+    @property
+    def n_sys(self) -> int:
+        """Kb, systematic base-graph columns (22 / 10)."""
+        return BG_DIMS[self.bg][2]
+
+
 @dataclasses.dataclass(frozen=True)
-class BaseGraph:
+class BaseGraph(BaseGraphDims):
     """One base graph with the shifts of one set index, as an edge list (numpy).
 
     Attributes:
@@ -65,17 +86,6 @@ class BaseGraph:
     cols: np.ndarray
     shifts: np.ndarray
 
-    @property
-    def n_rows(self) -> int:
-        return BG_DIMS[self.bg][0]
-
-    @property
-    def n_cols(self) -> int:
-        return BG_DIMS[self.bg][1]
-
-    @property
-    def n_sys(self) -> int:
-        return BG_DIMS[self.bg][2]
 
     def dense(self) -> np.ndarray:
         """int32 [M, Nb] matrix of V_ij, -1 where the base graph has no entry."""

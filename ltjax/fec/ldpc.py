@@ -36,13 +36,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ltjax.fec.basegraph import BG_DIMS, base_graph, set_index
+from ltjax.fec.basegraph import BG_DIMS, BaseGraphDims, base_graph, set_index
 
 N_CORE = 4  # core parity columns Kb..Kb+3
 
 
 @dataclasses.dataclass(frozen=True)
-class LdpcCode:
+class LdpcCode(BaseGraphDims):
     """A lifted NR LDPC code: static (hashable), so usable as a jit static argument.
 
     Attributes:
@@ -57,21 +57,6 @@ class LdpcCode:
         if self.bg not in BG_DIMS:
             raise ValueError(f"LdpcCode.bg must be 1 or 2, got {self.bg!r}")
         set_index(self.z)  # raises for a Z outside Table 5.3.2-1
-
-    @property
-    def n_rows(self) -> int:
-        """M, base-graph rows."""
-        return BG_DIMS[self.bg][0]
-
-    @property
-    def n_cols(self) -> int:
-        """Nb, base-graph columns."""
-        return BG_DIMS[self.bg][1]
-
-    @property
-    def n_sys(self) -> int:
-        """Kb, systematic base-graph columns (22 / 10)."""
-        return BG_DIMS[self.bg][2]
 
     @property
     def k(self) -> int:
