@@ -23,6 +23,7 @@ initial weights ``fold_in(k, 2)``, training negatives ``fold_in(k, 3)``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -37,6 +38,8 @@ from ltjax.io import check_artifact_path, check_output_path, config_hash
 from ltjax.lighttune.dataset import (DATASET_FORMAT, check_scenario, generate_bler_dataset, load_dataset,
                                      save_dataset)
 from ltjax.lighttune.model import MODEL_FORMAT, SIZES, feature_stats, init_model, save_model
+from ltjax.link.config import LEGACY_PHYSICS, LinkConfig
+from ltjax.link.options import LinkPhysicsParams, physics_options
 from ltjax.lighttune.train import evaluate, evaluate_arrays, train_chunk, train_offline
 from ltjax.params import as_dict, field
 from ltjax.plotting.bler_offline import plot_training_curve
@@ -50,10 +53,17 @@ EVALUATE = jax.jit(evaluate_arrays, static_argnames=("spec",))
 
 
 def _dataset_config(p, key) -> dict:
-    return {"format": DATASET_FORMAT, "n_samples": p.n_samples, "n_val": p.n_val,
-            "channel": p.channel, "snr_db_range": [p.snr_min_db, p.snr_max_db],
-            "doppler_hz": p.doppler_hz, "periods_per_ue": p.periods_per_ue,
-            "key_data": np.asarray(jax.random.key_data(key)).tolist()}
+    """The dataset's identity (its config hash decides reuse). The link-physics options are part
+    of it, except when they are all at ``LEGACY_PHYSICS``: datasets made before the options
+    existed were made with those values, and keep their hash."""
+    cfg = {"format": DATASET_FORMAT, "n_samples": p.n_samples, "n_val": p.n_val,
+           "channel": p.channel, "snr_db_range": [p.snr_min_db, p.snr_max_db],
+           "doppler_hz": p.doppler_hz, "periods_per_ue": p.periods_per_ue,
+           "key_data": np.asarray(jax.random.key_data(key)).tolist()}
+    physics = physics_options(p)
+    if physics != LEGACY_PHYSICS:
+        cfg["link_physics"] = physics
+    return cfg
 
 
 def _find_dataset(candidates, want: str, log=print):
@@ -80,8 +90,9 @@ def _check(p):
 
 
 @struct.dataclass
-class BlerOfflineParams:
-    """Parameters of the experiment (units in each field's schema)."""
+class BlerOfflineParams(LinkPhysicsParams):
+    """Parameters of the experiment (units in each field's schema); the link-physics options
+    (``LinkPhysicsParams``, the BLER definition of the labels above all) set the dataset's link."""
 
     n_samples: int = field(83_200, 'training samples (UE-periods) (Table IV: 83,200)', lo=2, hi=10**7)
     n_val: int = field(8_320, 'validation samples, from other UEs', lo=1, hi=10**7)
@@ -113,8 +124,9 @@ def bler_offline(key, p):
     t0 = time.perf_counter()
     found = _find_dataset([dataset_path] + ([Path(p.reuse_dataset)] if str(p.reuse_dataset).strip() else []), want)
     if found is None:
+        link_cfg = dataclasses.replace(LinkConfig(), **physics_options(p))  # labels follow bler_mode
         kw = dict(channel=p.channel, snr_db_range=(p.snr_min_db, p.snr_max_db),
-                  doppler_hz=p.doppler_hz, periods_per_ue=p.periods_per_ue)
+                  doppler_hz=p.doppler_hz, periods_per_ue=p.periods_per_ue, cfg=link_cfg)
         train = generate_bler_dataset(jax.random.fold_in(key, 0), p.n_samples, **kw)
         val = generate_bler_dataset(jax.random.fold_in(key, 1), p.n_val, **kw)
         save_dataset(dataset_path, {k: np.concatenate([train[k], val[k]]) for k in train}, dcfg)

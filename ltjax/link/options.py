@@ -28,8 +28,8 @@ _D = LinkConfig()
 
 
 @struct.dataclass
-class LinkOptionsParams:
-    """The link-physics options and the non-stationary scenario (docs/link_engine.md)."""
+class LinkPhysicsParams:
+    """The link-physics options of ``LinkConfig`` (docs/link_engine.md), for a stationary link."""
 
     bler_mode: str = field(_D.bler_mode, 'period BLER (eq. 11) over first transmissions or all (retransmissions '
                                          'included)', choices=BLER_MODES)
@@ -43,6 +43,20 @@ class LinkOptionsParams:
                                                      'in (TS 38.214 5.2.2.5)', lo=0, hi=10_000)
     pdsch_snr_init: str = field(_D.pdsch_snr_init, 'period-0 PDSCH-SNR features: the PDSCH SINR the first report '
                                                    'predicts, or the CSI-RS SNR', choices=PDSCH_SNR_INITS)
+
+
+PHYSICS_KEYS = ("bler_mode", "cqi_table", "chest_freq", "ri_rule", "csi_delay_slots", "pdsch_snr_init")
+
+
+def physics_options(p) -> dict:
+    """The physics options of ``p`` (a :class:`LinkPhysicsParams` subclass) as LinkConfig field values."""
+    return {k: (int(getattr(p, k)) if k == "csi_delay_slots" else getattr(p, k)) for k in PHYSICS_KEYS}
+
+
+@struct.dataclass
+class LinkOptionsParams(LinkPhysicsParams):
+    """The link-physics options and the non-stationary scenario (docs/link_engine.md)."""
+
     dynamics: str = field("stationary", 'non-stationary scenario (ltjax.link.dynamics)', choices=DYNAMICS)
     snr_step_db: float = field(6.0, 'snr_steps: SNR step of the square wave', unit='dB', lo=-40.0, hi=40.0)
     step_periods: int = field(10, 'snr_steps: periods per half-wave', lo=1, hi=1_000_000)
@@ -119,4 +133,5 @@ def check_link_options(p, channel_model: str):
     return None
 
 
-__all__ = ["LinkOptionsParams", "apply_link_options", "check_link_options", "config_from_options"]
+__all__ = ["LinkOptionsParams", "LinkPhysicsParams", "PHYSICS_KEYS", "apply_link_options", "check_link_options",
+           "config_from_options", "physics_options"]

@@ -167,6 +167,7 @@ def test_committed_model_and_dataset_still_load():
     """The committed artefacts (stamped with the earlier config hash and the FF settings under
     "lt") load, and the dataset is the one the committed bler_offline sweep reuses."""
     import ltjax.experiments.bler_offline as bo
+    from ltjax.link.config import LEGACY_PHYSICS
     from ltjax.params import build
 
     model, meta = load_model(REPO / "results/bler_offline_model/ff_model.msgpack")
@@ -174,8 +175,11 @@ def test_committed_model_and_dataset_still_load():
     data, cfg = load_dataset(REPO / "results/bler_offline_model/dataset.npz")
     assert data["features"].shape == (91_520, 12)
     point_key = jax.random.fold_in(jax.random.key(0), 0)  # sweeps/bler_offline.toml: seed 0, point 0
-    want = config_hash(bo._dataset_config(build(bo.BlerOfflineParams, {}), point_key), 16)
-    assert config_hash(cfg, 16) == want
+    # made before the link-physics options existed: it is the dataset of the legacy physics ...
+    legacy = config_hash(bo._dataset_config(build(bo.BlerOfflineParams, dict(LEGACY_PHYSICS)), point_key), 16)
+    assert config_hash(cfg, 16) == legacy
+    # ... and never the dataset of today's defaults (first-transmission labels): those are simulated
+    assert config_hash(bo._dataset_config(build(bo.BlerOfflineParams, {}), point_key), 16) != legacy
 
 
 def test_dataset_generation_files_and_chunking(tmp_path):
@@ -237,3 +241,17 @@ def test_default_bler_model_learns_a_feature_dependent_bler():
     const = min(np.abs(c - v["bler"]).mean() for c in np.round(np.arange(11) * 0.1, 1))
     assert len(np.unique(pred)) >= 3
     assert mae < 0.8 * const, (mae, const)
+
+
+def test_legacy_physics_remakes_the_committed_dataset_bit_for_bit():
+    """The first 32 UEs (256 samples) of the committed dataset, simulated again with the link-physics
+    options at LEGACY_PHYSICS (the engine that made it): features, labels and SNRs identical. The same
+    32-UE micro-batch as the committed run, so float results are bit-identical too."""
+    from ltjax.link.config import legacy_physics
+
+    data, _ = load_dataset(REPO / "results/bler_offline_model/dataset.npz")
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), 0), 0)  # seed 0, point 0, training split
+    again = generate_bler_dataset(key, 256, channel="TDL-A30", snr_db_range=(0.0, 12.0), doppler_hz=10.0,
+                                  periods_per_ue=8, cfg=legacy_physics())
+    for name in ("features", "bler", "snr_db"):
+        np.testing.assert_array_equal(again[name], data[name][:256], err_msg=name)
