@@ -14,6 +14,12 @@ QM_COLOURS = {2: "tab:blue", 4: "tab:orange", 6: "tab:green"}
 QM_NAMES = {2: "QPSK", 4: "16QAM", 6: "64QAM"}
 
 
+
+def _bars(mid, lo, hi):
+    """Error-bar lengths below and above ``mid`` for an interval [lo, hi]; a round-off overshoot
+    of ``mid`` past an end (e.g. a Wilson bound at 0 or n errors, or a bisected crossing) is 0."""
+    return [np.maximum(mid - lo, 0.0), np.maximum(hi - mid, 0.0)]
+
 def _sizes(rows) -> list[int]:
     return sorted({int(r["k_prime"]) for r in rows})
 
@@ -38,7 +44,7 @@ def plot_curves(result_dir: Path) -> list[Path]:
             qm = int(r["qm"])
             label = QM_NAMES[qm] if qm not in seen else None
             seen.add(qm)
-            ax.errorbar(s[keep], b[keep], yerr=[b[keep] - lo[keep], hi[keep] - b[keep]], fmt="o-", ms=2.5,
+            ax.errorbar(s[keep], b[keep], yerr=_bars(b[keep], lo[keep], hi[keep]), fmt="o-", ms=2.5,
                         lw=0.8, elinewidth=0.6, capsize=1.5, color=QM_COLOURS.get(qm, "k"), label=label)
         ax.set_yscale("log")
         ax.set_ylim(1e-3, 1.05)
@@ -64,7 +70,7 @@ def plot_snr10(result_dir: Path) -> list[Path]:
         lo = np.array([r["snr10_lo_db"] for r in sub])
         hi = np.array([r["snr10_hi_db"] for r in sub])
         colour = f"C{i}"
-        axes[0].errorbar(mcs, snr, yerr=[snr - lo, hi - snr], fmt="o-", ms=3, lw=1, capsize=2, color=colour,
+        axes[0].errorbar(mcs, snr, yerr=_bars(snr, lo, hi), fmt="o-", ms=3, lw=1, capsize=2, color=colour,
                          label=f"decoder, K' = {kp}")
         axes[0].plot(mcs, [r["snr10_margin_db"] for r in sub], "--", lw=1, color=colour,
                      label=f"margin model, K' = {kp}")

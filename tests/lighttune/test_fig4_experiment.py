@@ -23,40 +23,39 @@ def offline(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("off")
     cfg = _sweep(tmp, "off", "bler_offline", {
         "n_samples": 8, "n_val": 8, "periods_per_ue": 2, "epochs": 6, "eval_every": 3,
-        "cache_dir": str(tmp / "cache")})
+        "model_dir": str(tmp / "model")})
     out = run_sweep(cfg, out=tmp / "off", progress=False)
     return tmp, out
 
 
 def test_bler_offline_end_to_end(offline):
     tmp, out = offline
-    for f in ("data.csv", "meta.json", "training_curve.csv", "training_curve.png", "ff_model.msgpack",
-              "ff_model.json", "dataset.npz", "dataset.json"):
+    for f in ("data.csv", "meta.json", "training_curve.csv", "training_curve.png"):
         assert (out / f).exists(), f
-    model, meta = load_model(out / "ff_model.msgpack")
+    for f in ("ff_model.msgpack", "ff_model.json", "dataset.npz", "dataset.json"):  # artefacts: in model_dir only
+        assert (tmp / "model" / f).exists() and not (out / f).exists(), f
+    model, meta = load_model(tmp / "model" / "ff_model.msgpack")
     assert meta["config"]["params"]["epochs"] == 6
     assert len((out / "training_curve.csv").read_text().splitlines()) == 3  # header + 2 chunks
-    # the published copies are the run's artefacts (the model in the result directory is the trained one)
-    assert (out / "ff_model.msgpack").read_bytes() == (tmp / "cache" / "ff_model.msgpack").read_bytes()
     # a second run with the same dataset config and a fresh cache reuses the first run's dataset
     # through its reuse_dataset input (as bler_offline reuses the committed one)
     cfg = _sweep(tmp, "off2", "bler_offline", {
         "n_samples": 8, "n_val": 8, "periods_per_ue": 2, "epochs": 2, "eval_every": 2,
-        "cache_dir": str(tmp / "cache2"), "reuse_dataset": str(out / "dataset.npz")})
+        "model_dir": str(tmp / "model2"), "reuse_dataset": str(tmp / "model" / "dataset.npz")})
     out2 = run_sweep(cfg, out=tmp / "off2", progress=False)
     row = (out2 / "data.csv").read_text().splitlines()
     assert row[1].split(",")[row[0].split(",").index("dataset_reused")] == "1"
     # ... and does not when the dataset config differs (another Doppler)
     cfg = _sweep(tmp, "off3", "bler_offline", {
         "n_samples": 8, "n_val": 8, "periods_per_ue": 2, "epochs": 1, "eval_every": 1, "doppler_hz": 20.0,
-        "cache_dir": str(tmp / "cache3"), "reuse_dataset": str(out / "dataset.npz")})
+        "model_dir": str(tmp / "model3"), "reuse_dataset": str(tmp / "model" / "dataset.npz")})
     row = (run_sweep(cfg, out=tmp / "off3", progress=False) / "data.csv").read_text().splitlines()
     assert row[1].split(",")[row[0].split(",").index("dataset_reused")] == "0"
 
 
 def test_variants_see_identical_link_sequences(offline):
-    _, out = offline
-    model, _ = load_model(out / "ff_model.msgpack")
+    tmp, _ = offline
+    model, _ = load_model(tmp / "model" / "ff_model.msgpack")
     key = jax.random.key(11)
     o = run_point(key, model, "TDL-B50", 20.0, 30.0, n_ue=2, n_periods=3)
     assert o["err"].shape == (2, len(VARIANT_NAMES), 3)
@@ -71,10 +70,10 @@ def test_variants_see_identical_link_sequences(offline):
 
 
 def test_lighttune_bler_error_end_to_end(offline, tmp_path):
-    _, out = offline
+    tmp, _ = offline
     cfg = _sweep(tmp_path, "err", "lighttune_bler_error", {
         "channel": "TDL-B50", "doppler_hz": 30.0, "snr_db": [20.0], "n_ue": 2, "n_periods": 3,
-        "model_path": str(out / "ff_model.msgpack")})
+        "model_path": str(tmp / "model" / "ff_model.msgpack")})
     res = run_sweep(cfg, out=tmp_path / "err", progress=False)
     for f in ("data.csv", "fig4_error_vs_snr.png", "reduction_summary.csv", "over_time_TDL-B50_30Hz.png"):
         assert (res / f).exists(), f
@@ -88,12 +87,12 @@ def test_lighttune_bler_error_end_to_end(offline, tmp_path):
     assert "\n" not in str(e.value)
 
 
-def test_bler_offline_refuses_a_bad_cache_dir_before_compute(tmp_path):
+def test_bler_offline_refuses_a_bad_model_dir_before_compute(tmp_path):
     """The output directory is checked before any link simulation or training starts."""
     blocker = tmp_path / "file"
     blocker.write_text("x")
     cfg = _sweep(tmp_path, "off3", "bler_offline", {"n_samples": 8, "n_val": 8, "epochs": 1,
-                                                    "cache_dir": str(blocker)})
-    with pytest.raises(InputError, match="cache_dir.*is a file") as e:
+                                                    "model_dir": str(blocker)})
+    with pytest.raises(InputError, match="model_dir.*is a file") as e:
         run_sweep(cfg, out=tmp_path / "off3", progress=False)
     assert "\n" not in str(e.value)

@@ -87,27 +87,31 @@ def test_policy_update_jit_equals_no_jit(feedback, n_ack, n_nack):
 
 
 def test_olla_converges_to_target_bler_awgn():
-    """Stationary AWGN at a fixed SNR: the pooled first-transmission BLER of OLLA's periods 5..29
+    """Stationary AWGN at a fixed SNR: the pooled first-transmission BLER of OLLA's periods 5..119
     (periods 0..4 are the convergence from offset 0; OLLA counts first transmissions, the default)
-    is 0.10 +- 3 sigma, sigma the binomial sigma of the NACK fraction over the n first
-    transmissions of 16 independent UEs (fixed seed).
+    is 0.10 within a tolerance set by the sample size: 3 binomial sigma of the n first
+    transmissions of 16 independent UEs (fixed seed), plus OLLA's own quantisation term.
 
-    Why the binomial sigma bounds the noise: in AWGN the channel is fixed, so given the CQI
-    sequence the ACK/NACKs are independent Bernoulli draws (per-slot uniforms) with the TBLER
-    p_t of each period's MCS, and the NACK count has variance sum_t n_t p_t (1 - p_t) <= n T (1 - T)
-    when the p_t average to T. OLLA's own part only shrinks the deviation: its update rule gives
+    Why: in AWGN the channel is fixed, so given the CQI sequence the ACK/NACKs are independent
+    Bernoulli draws with the TBLER p_t of each period's MCS; their NACK count has variance
+    sum_t n_t p_t (1 - p_t) <= n T (1 - T) when the p_t average to T. OLLA's update rule gives
     BLER - T = -(1 - T) sum_u (offset_u(end) - offset_u(start)) / (Delta_up n) exactly (checked
-    below), a deviation that falls like 1/n. 3 sigma: a 0.27 % two-sided false-alarm probability.
+    below). A converged offset stays in a band no wider than one period can move it, Delta_up S
+    down or Delta_up S T / (1 - T) up (S = 160 slots, at most one new TB each), i.e.
+    Delta_up S / (1 - T), so that term is at most U S / n: it falls like 1/n. When the CQI sits
+    between an MCS that always succeeds and one that always fails (steep AWGN curves) the
+    binomial part is small and this term is the whole deviation. 3 sigma: 0.27 % two-sided.
     """
     params = link_params_for_scenario("AWGN", 12.0, 0.0)
     pols = scan.make_policies(("olla",), thresholds=jnp.asarray(olla.thresholds_for(params.cfg)))
-    n_ue, n_t, skip = 16, 30, 5
+    n_ue, n_t, skip = 16, 120, 5
     out = map_ues(scan.run_schemes, jax.random.key(7), n_ue, params, pols, static={"n_periods": n_t})
     nack = out["n_nack_first"][:, skip:, 0].astype(np.float64)
     n_tx = out["n_new"][:, skip:, 0].astype(np.float64).sum()
     bler = nack.sum() / n_tx
     sigma = np.sqrt(0.1 * 0.9 / n_tx)
-    assert abs(bler - 0.1) <= 3 * sigma, (bler, sigma)
+    quantisation = n_ue * params.cfg.slots_per_period / n_tx
+    assert abs(bler - 0.1) <= 3 * sigma + quantisation, (bler, sigma, quantisation)
     # the OLLA identity over the window (no clipping: the offsets stay inside [-20, 10] dB)
     off = out["offset"][:, :, 0].astype(np.float64)  # [U, T] offset after each period
     assert np.all(off < 10.0) and np.all(off > -20.0)
