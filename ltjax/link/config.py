@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import flax.struct
 import jax
@@ -22,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ltjax.channels import (
-    ChannelConfig, ChannelParams, ChannelState, Scenario, check_channel_params, scenario,
+    ChannelConfig, ChannelParams, ChannelState, Scenario, check_channel_model, check_channel_params, scenario,
 )
 from ltjax.link.dynamics import DYNAMICS, DynamicsParams, check_dynamics
 from ltjax.numerics import db_to_lin
@@ -99,6 +100,10 @@ class LinkConfig:
         HARQ feedback within the period (``LinkParams.gnb_olla``); False = the MCS of
         ``PeriodInputs`` for the whole period.
       olla_feedback: which HARQ feedback the gNB loop counts: "first_tx" or "all_tx".
+      user_channel: None (the built-in TR 38.901 TDL channel of ``channel.model``) or a user
+        channel implementing ``ltjax.channels.ChannelModel`` (``init`` / ``freq_response``,
+        hashable), used wherever the engine evaluates the UE's channel; needs
+        ``chest_freq = "none"`` (no delay profile for the interpolation term).
     """
 
     channel: ChannelConfig = ChannelConfig()
@@ -125,6 +130,7 @@ class LinkConfig:
     switch_model: str | None = None
     gnb_olla: bool = False
     olla_feedback: str = "first_tx"
+    user_channel: Any = None
 
     def __post_init__(self):
         def bad(field, problem):
@@ -173,6 +179,16 @@ class LinkConfig:
             bad("switch_model", "a profile switch needs a TDL channel before it, got AWGN")
         if not isinstance(self.gnb_olla, (bool, np.bool_)):
             bad("gnb_olla", f"must be True or False, got {self.gnb_olla!r}")
+        if self.user_channel is not None:
+            problem = check_channel_model(self.user_channel)
+            if problem:
+                bad("user_channel", problem)
+            if self.chest_freq != "none":
+                bad("chest_freq", "a user channel has no delay profile to compute the DMRS frequency-interpolation "
+                    f"error from: set chest_freq='none' (and model that loss in the channel), got {self.chest_freq!r}")
+            if self.dynamics == "profile_switch":
+                bad("dynamics", "a profile switch changes the built-in TDL profile; with a user channel, switch "
+                    "inside the channel's freq_response instead")
 
     @property
     def slot_s(self) -> float:

@@ -39,7 +39,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ltjax.channels import channel_freq_response, init_channel, normalized_profile, precoded_channel
+from ltjax.channels import (channel_freq_response, init_channel, normalized_profile, precoded_channel,
+                            precoded_response)
 from ltjax.csi import csi_snr_estimate, csi_snr_true, estimate_delay_spread, estimate_doppler, select_ri_pmi
 from ltjax.link.config import (
     CsiOut, GnbLoopState, LinkConfig, LinkParams, LinkState, PeriodInputs, PeriodOutputs, SlotOutputs,
@@ -130,6 +131,8 @@ def freq_response(state: LinkState, t_s, params: LinkParams):
     switched ones after the switch.
     """
     cfg = params.cfg
+    if cfg.user_channel is not None:
+        return cfg.user_channel.freq_response(state.channel, t_s, cfg.channel, params.channel)
     h = channel_freq_response(state.channel, t_s, cfg.channel, params.channel)
     if cfg.dynamics != "profile_switch":
         return h
@@ -140,6 +143,8 @@ def freq_response(state: LinkState, t_s, params: LinkParams):
 def effective_channel(state: LinkState, t_s, precoder, params: LinkParams):
     """G = H(t_s) W of the UE's channel in force, as (Re, Im) float32 [R, Nr, r] (``precoded_channel``)."""
     cfg = params.cfg
+    if cfg.user_channel is not None:
+        return precoded_response(freq_response(state, t_s, params), precoder)
     g = precoded_channel(state.channel, t_s, precoder, cfg.channel, params.channel)
     if cfg.dynamics != "profile_switch":
         return g
@@ -434,7 +439,8 @@ def init_link(key, params: LinkParams) -> LinkState:
     """
     cfg = params.cfg
     k_ch, k_csi = jax.random.split(key)
-    channel = init_channel(k_ch, cfg.channel)
+    channel = (init_channel(k_ch, cfg.channel) if cfg.user_channel is None
+               else cfg.user_channel.init(k_ch, cfg.channel))
     after = (init_channel(jax.random.fold_in(key, 1), cfg.switch_channel_config)
              if cfg.dynamics == "profile_switch" else None)
     state = LinkState(channel=channel, harq=init_harq(cfg.n_harq, cfg.channel.n_rb, cfg.channel.n_tx),

@@ -23,7 +23,8 @@ def _run(script: str, *argv: str) -> dict:
 
 
 def test_every_example_has_a_test():
-    tested = {"tb_bler_curve.py", "sweep_from_python.py", "results_dataframe.py", "user_experiment.py"}
+    tested = {"tb_bler_curve.py", "sweep_from_python.py", "results_dataframe.py", "user_experiment.py",
+              "user_channel.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -61,3 +62,12 @@ def test_user_experiment_registered_with_import(tmp_path, capsys):
     rows = (tmp_path / "r" / "data.csv").read_text().splitlines()
     assert rows[0] == "point,snr_db,delay_spread_ns,mcs,n_rb,n_ue,bler"
     assert [float(r.split(",")[-1]) for r in rows[1:]] == pytest.approx([1.0, 0.0], abs=0.01)
+
+
+def test_user_channel(capsys):
+    _run("user_channel.py", "--n-ue", "2", "--n-periods", "1")
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split("  ")[0] for ln in lines] == ["TDL-A30", "Rician K=6 dB (user channel)"]
+    for ln in lines:
+        bler = float(ln.split("first-tx BLER ")[1].split(",")[0])
+        assert 0.0 <= bler <= 1.0 and "Mbit/s" in ln
