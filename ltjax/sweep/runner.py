@@ -64,7 +64,7 @@ from ltjax.sweep import interrupts
 from ltjax.sweep import outdir
 from ltjax.sweep.config import SweepConfig
 from ltjax.sweep.executors import EXECUTORS, ChunkJob, run_ray, run_submitit
-from ltjax.io import FILE_MODE, atomic_write_bytes, atomic_write_json, atomic_write_text, environment, format_csv
+from ltjax.io import FILE_MODE, atomic_write_bytes, atomic_write_json, atomic_write_text, environment, format_csv, git_info
 from ltjax.batching import on_devices, ue_chunking
 from ltjax.sweep.progress import CompileClock, Progress
 
@@ -117,7 +117,6 @@ def _test_hook(phase: str) -> None:
 def code_identity() -> dict:
     """The code a chunk is computed by: ltjax's version and, in a git checkout, its commit."""
     from ltjax import __version__
-    from ltjax.io import git_info
 
     return {"ltjax_version": __version__, "git_sha": git_info()["git_sha"]}
 
@@ -279,6 +278,9 @@ def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, confi
     out_dir, work = paths.out, paths.work
     points = cfg.points()
     start = datetime.now(timezone.utc)
+    # The checkout as the run starts: files the run itself writes into the tree (a model an
+    # experiment declares as its output) must not make the result look made from edited code.
+    code_at_start = git_info()
     t0 = time.perf_counter()
     CompileClock.install()
     compile0, phases0 = CompileClock.seconds(), CompileClock.breakdown()
@@ -394,6 +396,7 @@ def _run_claimed(cfg: SweepConfig, paths: outdir.OutputPaths, force: bool, confi
                       "points_over_devices": points_over_devices,
                       "process_count": size, "local_device_count": jax.local_device_count()},
         **environment(),
+        **code_at_start,
     }
     _write_result(cfg, paths, force, rows, columns, all_series, meta)
     return out_dir

@@ -264,3 +264,18 @@ def test_every_registered_experiment_has_valid_defaults():
             _check_value(f"<{name} defaults>", f"params.{k}", p, p.default)
         cfg = parse_sweep({"experiment": name}, f"<{name}>")
         assert len(cfg.points()) == 1 and exp.description and "\n" not in exp.description
+
+
+def test_meta_records_the_checkout_as_the_run_started(tmp_path, monkeypatch):
+    """git_sha / git_dirty describe the code before the run: a file the run itself writes into the
+    tree (an experiment's declared model output) does not make the result look made from edits."""
+    import ltjax.sweep.runner as runner
+
+    states = iter([{"git_sha": "a" * 40, "git_dirty": False}, {"git_sha": "a" * 40, "git_dirty": True}])
+    monkeypatch.setattr(runner, "git_info", lambda *a, **k: next(states))
+    monkeypatch.setattr(runner, "environment", lambda: {"git_sha": "a" * 40, "git_dirty": True})
+    monkeypatch.setattr(runner, "code_identity", lambda: {"ltjax_version": "x", "git_sha": None})
+    cfg = _cfg(tmp_path, f'experiment = "{TOY}"\n[params]\nx = [1.0]\n')
+    out = run_sweep(cfg, out=tmp_path / "res", progress=False)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["git_dirty"] is False and meta["git_sha"] == "a" * 40
