@@ -14,6 +14,7 @@ from ltjax.experiments import (  # noqa: F401  (imported for their registrations
     beam_train,
     bler_offline,
     cqi_throughput,
+    cqi_tune_map,
     demo,
     lcm_adaptation,
     lcm_beyond,
@@ -27,7 +28,7 @@ from ltjax.experiments import (  # noqa: F401  (imported for their registrations
 )
 
 __all__ = [
-    "beam_capacity", "beam_train", "bler_offline", "cqi_throughput", "demo", "lcm_adaptation", "lcm_beyond",
+    "beam_capacity", "beam_train", "bler_offline", "cqi_throughput", "cqi_tune_map", "demo", "lcm_adaptation", "lcm_beyond",
     "ldpc_bler", "ldpc_fading_validation", "lighttune_bler_error", "link_bler_curves", "ml_baseline_offline",
     "mnist_ff_loss", "olla_offsets",
 ]

@@ -1,13 +1,14 @@
 """``cqi_throughput``: Fig. 5, throughput of OLLA, the offline ML baseline [16] and CQI-Tune.
 
-Per grid point (channel, Doppler, SNR), ``n_ue`` UEs each run the four schemes of
+Per grid point (channel, Doppler, SNR), ``n_ue`` UEs each run the schemes of
 ``ltjax.linkadapt.scan`` (OLLA; offline ML + ACK/NACK calibration; CQI-Tune with LightTune
-one-step Adam and uniform / hard negatives) for ``n_periods`` CSI-RS periods (80 ms) through
-the full link engine, with common random numbers: every scheme of a UE sees the same
-channel realisation, RB/DMRS draws, CSI noise and per-slot ACK/NACK uniforms. All periods
-count (from t = 0, i.e. including OLLA's convergence: the regime CQI-Tune is meant for).
+one-step Adam and uniform / hard negatives; with ``bounds``, the genie and hindsight back-off
+bounds of ``ltjax.linkadapt.genie``) for ``n_periods`` CSI-RS periods (80 ms) through the full
+link engine, with common random numbers: every scheme of a UE sees the same channel
+realisation, RB/DMRS draws, CSI noise and per-slot ACK/NACK uniforms. All periods count (from
+t = 0, i.e. including OLLA's convergence: the regime CQI-Tune is meant for).
 
-Metrics per scheme s in (olla, ml, tune_uniform, tune_hard):
+Metrics per scheme s in (olla, ml, tune_uniform, tune_hard[, genie, hindsight]):
   thr_<s>: mean throughput [Mbit/s] over UEs and periods; thr_<s>_ci: 95 % CI half-width
     over UEs (1.96 * std / sqrt(U) of the per-UE means);
   bler_<s>: NACKs / transmissions (eq. 11 over all transmissions, pooled); bler_first_<s>:
@@ -17,10 +18,19 @@ Metrics per scheme s in (olla, ml, tune_uniform, tune_hard):
   gain_<s>_pct: 100 * (thr_s / thr_olla - 1); gain_<s>_ci_pct: paired 95 % CI half-width over
     UEs (delta method for the ratio of means on the per-UE pairs: common random numbers make
     the pairs strongly correlated, so this is much tighter than the per-scheme CIs);
-  backoff_<s> (CQI-Tune): fraction of reports backed off below the table CQI;
-  ft_rate_<s> / ft_error_<s> (CQI-Tune): LightTune trigger rate and mean |P_hat - P|.
+    gain_<s>_early_pct / gain_<s>_steady_pct (+ _ci_pct): the same over periods
+    0 .. early_periods - 1 (OLLA converging) and over the later ones;
+  backoff_<s> (CQI-Tune, genie, hindsight): fraction of periods run below the table CQI;
+  ft_rate_<s> / ft_error_<s> (CQI-Tune): LightTune trigger rate and mean |P_hat - P|;
+  tau_recall_<s> / tau_precision_<s> (CQI-Tune): of the periods whose label is >= tau, the
+    fraction the UE's model predicted >= tau (P_hat made before the period's update, at the
+    applied CQI), and of those predicted >= tau, the fraction whose label was;
+  p_label_ge_tau_olla: fraction of OLLA's UE-periods whose BLER label (eq. 11 under
+    ``bler_mode``) is >= tau: how often the event CQI-Tune acts on happens at all.
+The genie's gain bounds what CQI-Tune with a perfect predictor of its event could gain; the
+hindsight's bounds any rule that picks CQI_table or CQI_min per period (ltjax.linkadapt.genie).
 The paper's average gains (Sec. V-B) are written next to ours: paper_gain_<s>_pct.
-Series: thr_ue [U, 4] (per-UE means) and thr_t [T, 4] (mean over UEs per period).
+Series: thr_ue [U, N] (per-UE means) and thr_t [T, N] (mean over UEs per period).
 
 The link-physics options (UE CQI table, BLER definition of the labels CQI-Tune learns, DMRS
 frequency error, RI rule, CSI delay) and the non-stationary scenarios are parameters
@@ -76,6 +86,11 @@ def _mtime(path: str) -> float:
         return -1.0  # missing: the loader raises the InputError naming the file
 
 
+def load_ff_model(ff_path: str) -> BlerModel:
+    """The offline FF BLER model, cached per file and modification time (InputError as :func:`load_models`)."""
+    return _load_ff(ff_path, _mtime(ff_path))
+
+
 def load_models(ff_path: str, ml_path: str):
     """(FF BlerModel, MlModel), cached per file and modification time; InputError naming a
     missing or bad file and the command that makes it."""
@@ -113,9 +128,27 @@ def paired_gain(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
     return r - 1.0, Z95 * se
 
 
-def summarize(o: dict, schemes=scan.SCHEMES, channel: str = "") -> dict:
+def _gain_windows(res: dict, name: str, thr: np.ndarray, ref: np.ndarray, early: int) -> None:
+    """gain_<name>_pct (+ _ci_pct) over all periods, _early_ over periods < ``early`` and _steady_
+    over the rest (paired per-UE means, :func:`paired_gain`); thr, ref: [U, T] throughputs."""
+    t = thr.shape[1]
+    for suffix, sl in (("", slice(None)), ("_early", slice(0, min(early, t))), ("_steady", slice(early, t))):
+        if sl.start is not None and sl.start >= t:
+            g = ci = float("nan")  # no steady-state periods in a run this short
+        else:
+            g, ci = paired_gain(thr[:, sl].mean(1), ref[:, sl].mean(1))
+        res[f"gain_{name}{suffix}_pct"] = 100.0 * g
+        res[f"gain_{name}{suffix}_ci_pct"] = 100.0 * ci
+
+
+def _ratio(num, den) -> float:
+    return float(num) / float(den) if den > 0 else float("nan")
+
+
+def summarize(o: dict, schemes=scan.SCHEMES, channel: str = "", tau: float = TAU_BLER, early_periods: int = 10) -> dict:
     """Scalar metrics of a point from ``run_point`` outputs (see the module docstring)."""
-    thr_ue = np.mean(o["throughput_mbps"], axis=1)  # [U, N]
+    thr = np.asarray(o["throughput_mbps"], np.float64)  # [U, T, N]
+    thr_ue = np.mean(thr, axis=1)  # [U, N]
     u = thr_ue.shape[0]
     res = {}
     i_olla = schemes.index("olla") if "olla" in schemes else None
@@ -128,16 +161,22 @@ def summarize(o: dict, schemes=scan.SCHEMES, channel: str = "") -> dict:
         res[f"p_bler_ge_09_{s}"] = float(np.mean(o["bler_first_tx"][..., i] >= 0.9))
         res[f"cqi_{s}"] = float(np.mean(o["cqi"][..., i]))
         if i_olla is not None and s != "olla":
-            g, ci = paired_gain(thr_ue[:, i], thr_ue[:, i_olla])
-            res[f"gain_{s}_pct"] = 100.0 * g
-            res[f"gain_{s}_ci_pct"] = 100.0 * ci
+            _gain_windows(res, s, thr[..., i], thr[..., i_olla], early_periods)
         if s in scan.TUNE_NEGATIVE:
-            res[f"backoff_{s}"] = float(np.mean(o["backoff_next"][..., i]))
+            res[f"backoff_{s}"] = float(np.mean(o["backed_off"][..., i]))
             res[f"ft_rate_{s}"] = float(np.mean(o["ft_updated"][..., i]))
             res[f"ft_error_{s}"] = float(np.mean(o["ft_error"][..., i]))
             res[f"paper_gain_{s}_pct"] = PAPER_GAIN_PCT.get(channel, {}).get(s, float("nan"))
+            # tau diagnostics: does P_hat >= tau find the periods whose label is >= tau?
+            pred, true = o["ft_pred"][..., i] >= tau, o["bler"][..., i] >= tau
+            res[f"tau_recall_{s}"] = _ratio(np.sum(pred & true), np.sum(true))
+            res[f"tau_precision_{s}"] = _ratio(np.sum(pred & true), np.sum(pred))
+        if s in scan.BOUND_RULE:
+            res[f"backoff_{s}"] = float(np.mean(o["backed_off"][..., i]))
+    if i_olla is not None:
+        res["p_label_ge_tau_olla"] = float(np.mean(o["bler"][..., i_olla] >= tau))
     res["thr_ue"] = thr_ue.astype(np.float32)
-    res["thr_t"] = np.mean(o["throughput_mbps"], axis=0).astype(np.float32)
+    res["thr_t"] = np.mean(thr, axis=0).astype(np.float32)
     return res
 
 
@@ -147,8 +186,11 @@ def _check(p):
     return check_scenario(p.channel, p.doppler_hz) or check_link_options(p, scenario(p.channel).model)
 
 
+# Gains are NaN when OLLA delivered nothing or a window is empty; tau recall / precision when
+# no period had the event; the paper's gains exist only for TDL-B50 / TDL-C200.
 _NAN_OK = tuple(f"paper_gain_{s}_pct" for s in scan.TUNE_NEGATIVE) + tuple(
-    f"gain_{s}_pct" for s in scan.SCHEMES[1:]) + tuple(f"gain_{s}_ci_pct" for s in scan.SCHEMES[1:])
+    f"gain_{s}{w}{c}_pct" for s in scan.ALL_SCHEMES[1:] for w in ("", "_early", "_steady") for c in ("", "_ci")) + tuple(
+    f"tau_{m}_{s}" for s in scan.TUNE_NEGATIVE for m in ("recall", "precision"))
 
 
 @struct.dataclass
@@ -169,6 +211,8 @@ class CqiThroughputParams(LinkOptionsParams):
     olla_feedback: str = field("first_tx", 'HARQ feedback the OLLA loops count', choices=olla.OLLA_FEEDBACK)
     ff_model: str = field(DEFAULT_FF_MODEL, 'offline FF BLER model; make it with `ltjax run sweeps/bler_offline.toml`', kind="path", role="input")
     ml_model: str = field(DEFAULT_ML_MODEL, 'offline ML baseline; make it with `ltjax run sweeps/ml_baseline_offline.toml`', kind="path", role="input")
+    bounds: bool = field(True, 'also run the genie and hindsight back-off bounds (each a second, counterfactual link lane)')
+    early_periods: int = field(10, 'periods 0 .. early_periods-1 form the "early" gain window (OLLA converging), the rest the steady one', lo=1, hi=100_000)
 
 
 @register_experiment(
@@ -182,8 +226,9 @@ class CqiThroughputParams(LinkOptionsParams):
 def cqi_throughput(key, p):
     ff_model, ml_model = load_models(p.ff_model, p.ml_model)
     cfg, dyn = config_from_options(p, p.channel, p.doppler_hz)
-    o = run_point(key, p.channel, p.snr_db, p.doppler_hz, p.n_ue, p.n_periods, ff_model, ml_model,
+    schemes = scan.ALL_SCHEMES if p.bounds else scan.SCHEMES
+    o = run_point(key, p.channel, p.snr_db, p.doppler_hz, p.n_ue, p.n_periods, ff_model, ml_model, schemes,
                   olla_params=olla.OllaParams(delta_up_db=p.delta_up_db),
                   ml_cal=ml_baseline.MlCalParams(gamma=p.ml_gamma), tau=p.tau, finetune=p.finetune,
                   max_backoff=p.max_backoff, cfg=cfg, dynamics=dyn, olla_feedback=p.olla_feedback)
-    return summarize(o, scan.SCHEMES, p.channel)
+    return summarize(o, schemes, p.channel, p.tau, p.early_periods)

@@ -135,4 +135,4 @@ class CqiTunePolicy:
         olla_state = olla_update(state.olla, *feedback_counts(out, self.feedback), self.olla)
         learner, m = online.tell(key, state.learner, out.features, out.bler, self.lt)
         return (CqiTuneState(olla=olla_state, learner=learner),
-                metrics(olla_state.offset_db, ft_updated=m.updated, ft_error=m.error))
+                metrics(olla_state.offset_db, ft_updated=m.updated, ft_error=m.error, ft_pred=m.prediction))

@@ -27,7 +27,7 @@ from flax import struct
 from ltjax.link import CsiOut, PeriodOutputs
 
 # Keys of the metrics dict every policy's ``update`` returns (all [] arrays).
-METRICS = ("ft_updated", "ft_error", "offset")
+METRICS = ("ft_updated", "ft_error", "ft_pred", "offset")
 
 
 @struct.dataclass
@@ -58,7 +58,7 @@ class Policy(Protocol):
     def update(self, key: jax.Array, state: Any, out: PeriodOutputs) -> tuple[Any, dict[str, jax.Array]]: ...
 
 
-def metrics(offset, ft_updated=None, ft_error=None) -> dict[str, jax.Array]:
+def metrics(offset, ft_updated=None, ft_error=None, ft_pred=None) -> dict[str, jax.Array]:
     """The metrics dict of an update.
 
     Args:
@@ -66,9 +66,12 @@ def metrics(offset, ft_updated=None, ft_error=None) -> dict[str, jax.Array]:
         calibration's logit offset).
       ft_updated: [] bool, LightTune fine-tuned the UE's FF model (False for schemes without one).
       ft_error: [] float32, |P_hat - P| of the FF model's prediction of the period (0 without one).
+      ft_pred: [] float32, P_hat: the FF model's prediction of the period's BLER label, made
+        before the update (0 without one).
     """
     return {"ft_updated": jnp.zeros([], bool) if ft_updated is None else ft_updated,
             "ft_error": jnp.zeros([], jnp.float32) if ft_error is None else ft_error.astype(jnp.float32),
+            "ft_pred": jnp.zeros([], jnp.float32) if ft_pred is None else jnp.asarray(ft_pred, jnp.float32),
             "offset": jnp.asarray(offset, jnp.float32)}
 
 

@@ -21,6 +21,10 @@ Schemes (:func:`make_policies` builds them by name on the host):
   "tune_uniform" / "tune_hard": OLLA table CQI backed off by CQI-Tune (Alg. 2) with the UE's own
      FF model fine-tuned by LightTune one-step Adam with uniform / hard negatives
      (``cqi_tune.CqiTunePolicy``).
+  "genie" / "hindsight": upper bounds on back-off: table OLLA that backs off to CQI_min after
+     seeing the period at both CQIs (common random numbers), when the true first-transmission
+     BLER at the table CQI is >= tau / when CQI_min gave the higher throughput
+     (``genie.GeniePolicy``; each runs a second, counterfactual link lane).
 
 Keys: ``k_init, k_run, k_ft = split(ue_key, 3)``; the link starts from ``k_init``, period t uses
 ``fold_in(k_run, t)`` (all schemes) and every policy's update gets ``fold_in(k_ft, t)`` (both
@@ -37,6 +41,7 @@ from ltjax.lighttune.model import BlerModel
 from ltjax.lighttune.step import LightTuneParams
 from ltjax.link import LinkParams, PeriodInputs, init_link, link_period
 from ltjax.linkadapt.cqi_tune import TAU_BLER, CqiTunePolicy
+from ltjax.linkadapt.genie import GeniePolicy
 from ltjax.linkadapt.ml_baseline import MlCalParams, MlModel, MlPolicy
 from ltjax.linkadapt.olla import OllaParams, OllaPolicy
 from ltjax.linkadapt.policy import METRICS, Observation
@@ -44,6 +49,9 @@ from ltjax.phy.tables import CQI_TO_MCS
 
 SCHEMES = ("olla", "ml", "tune_uniform", "tune_hard")
 TUNE_NEGATIVE = {"tune_uniform": "uniform", "tune_hard": "hard"}
+# Upper bounds on back-off (genie.GeniePolicy): the rule of each, by scheme name.
+BOUND_RULE = {"genie": "tau", "hindsight": "best"}
+ALL_SCHEMES = SCHEMES + tuple(BOUND_RULE)
 
 
 def tune_params(scheme: str, finetune: bool = True) -> LightTuneParams:
@@ -59,7 +67,7 @@ def make_policies(schemes=SCHEMES, *, thresholds, ff_model: BlerModel | None = N
     """The policies of the named schemes (see the module docstring), built on the host.
 
     Args:
-      schemes: names from :data:`SCHEMES`, in output order.
+      schemes: names from :data:`ALL_SCHEMES`, in output order.
       thresholds: float32 [2, 16] OLLA SINR -> CQI table (``olla.thresholds_for(cfg)``).
       ff_model: the offline FF BLER model (CQI-Tune schemes). ml_model: the ML baseline ("ml").
       olla, ml_cal, tau: the schemes' hyper-parameters (traced).
@@ -76,6 +84,9 @@ def make_policies(schemes=SCHEMES, *, thresholds, ff_model: BlerModel | None = N
             if ml_model is None:
                 raise ValueError("scheme 'ml' needs ml_model")
             out.append(MlPolicy(model=ml_model, cal=ml_cal))
+        elif s in BOUND_RULE:
+            out.append(GeniePolicy(thresholds=thresholds, params=olla, feedback=olla_feedback, tau=tau,
+                                   rule=BOUND_RULE[s], max_backoff=max_backoff))
         elif s in TUNE_NEGATIVE:
             if ff_model is None:
                 raise ValueError(f"scheme {s!r} needs ff_model")
@@ -83,7 +94,7 @@ def make_policies(schemes=SCHEMES, *, thresholds, ff_model: BlerModel | None = N
                                      lt=tune_params(s, finetune), tau=tau, max_backoff=max_backoff,
                                      feedback=olla_feedback))
         else:
-            raise ValueError(f"unknown scheme {s!r}; allowed: {', '.join(SCHEMES)}")
+            raise ValueError(f"unknown scheme {s!r}; allowed: {', '.join(ALL_SCHEMES)}")
     return tuple(out)
 
 
@@ -103,14 +114,21 @@ def run_schemes(ue_key, params: LinkParams, policies: tuple, *, n_periods: int):
       dict of [T, N] arrays: throughput_mbps, bler (eq. 11 under ``LinkConfig.bler_mode``),
       n_ack, n_nack, n_new, n_nack_first, bler_first_tx, cqi (applied), mcs,
       backoff_next (the CQI reported at the end of t, for t + 1, is below the table CQI:
-      CQI-Tune backed off), ft_updated (LightTune updated), ft_error (|P_hat - P|),
+      CQI-Tune backed off), backed_off (period t ran below the table CQI: CQI-Tune's
+      backoff_next of t - 1, or a genie's choice), ft_updated (LightTune updated), ft_error (|P_hat - P|),
+      ft_pred (P_hat of the period's label),
       offset (the scheme's adaptation offset after period t: OLLA [dB] or ML logit).
     """
     cfg = params.cfg
     n = len(policies)
+    # Counterfactual lanes: a policy marked ``counterfactual`` (genie.GeniePolicy) gets a second
+    # link lane at its alternative CQI, run with the same state and period key (common random
+    # numbers); after the period the policy keeps one lane and both lanes continue from it.
+    cf = tuple(i for i, pol in enumerate(policies) if getattr(pol, "counterfactual", False))
+    n_lanes = n + len(cf)
     k_init, k_run, k_ft = jax.random.split(ue_key, 3)
     link0 = init_link(k_init, params)
-    links = jax.tree.map(lambda a: jnp.broadcast_to(a, (n,) + a.shape), link0)  # [N, ...]
+    links = jax.tree.map(lambda a: jnp.broadcast_to(a, (n_lanes,) + a.shape), link0)  # [N + G, ...]
     states = tuple(pol.init(k_ft) for pol in policies)
 
     def next_cqis(links, states, n_rb, n_dmrs):
@@ -120,28 +138,47 @@ def run_schemes(ue_key, params: LinkParams, policies: tuple, *, n_periods: int):
                  for i, (pol, st) in enumerate(zip(policies, states))]
         return jnp.stack([c for c, _ in picks]).astype(jnp.int32), jnp.stack([b for _, b in picks])
 
-    cqi0, _ = next_cqis(links, states, jnp.full((n,), cfg.channel.n_rb, jnp.int32),
-                        jnp.full((n,), cfg.cqi_ref_dmrs, jnp.int32))
+    cqi0, backoff0 = next_cqis(links, states, jnp.full((n,), cfg.channel.n_rb, jnp.int32),
+                               jnp.full((n,), cfg.cqi_ref_dmrs, jnp.int32))
+
+    def keep_lanes(tree, keep):
+        """Lane i of each counterfactual scheme <- its lane N + g where keep[g]; then lane N + g <- lane i."""
+        def one(a):
+            for g, i in enumerate(cf):
+                a = a.at[i].set(jnp.where(keep[g], a[n + g], a[i]))
+                a = a.at[n + g].set(a[i])
+            return a
+        return jax.tree.map(one, tree)
 
     def body(carry, t):
-        links, states, cqi = carry
-        inputs = PeriodInputs(mcs=jnp.asarray(CQI_TO_MCS)[cqi], cqi=cqi,
-                              n_rb=jnp.full((n,), -1, jnp.int32), n_dmrs=jnp.full((n,), -1, jnp.int32),
-                              rank=jnp.zeros((n,), jnp.int32))
+        links, states, cqi, backed_off = carry
+        lane_cqi = jnp.concatenate([cqi] + [policies[i].alternative_cqi(cqi[i])[None] for i in cf])
+        inputs = PeriodInputs(mcs=jnp.asarray(CQI_TO_MCS)[lane_cqi], cqi=lane_cqi,
+                              n_rb=jnp.full((n_lanes,), -1, jnp.int32), n_dmrs=jnp.full((n_lanes,), -1, jnp.int32),
+                              rank=jnp.zeros((n_lanes,), jnp.int32))
         links, out = jax.vmap(link_period, in_axes=(None, 0, 0, None))(
             jax.random.fold_in(k_run, t), links, inputs, params)
+        applied = cqi
+        if cf:
+            keep = jnp.stack([policies[i].choose(_take(out, i), _take(out, n + g)) for g, i in enumerate(cf)])
+            links, out = keep_lanes(links, keep), keep_lanes(out, keep)
+            idx = jnp.asarray(cf)
+            applied = cqi.at[idx].set(jnp.where(keep, lane_cqi[n:], cqi[idx]))
+            backed_off = backed_off.at[idx].set(keep & (lane_cqi[n:] < cqi[idx]))
+        out = _take(out, slice(0, n))
         k_t = jax.random.fold_in(k_ft, t)
         updates = [pol.update(k_t, st, _take(out, i)) for i, (pol, st) in enumerate(zip(policies, states))]
         states = tuple(st for st, _ in updates)
         cqi_next, backoff = next_cqis(links, states, out.n_rb, out.n_dmrs)
         rec = dict(throughput_mbps=out.throughput_mbps, bler=out.bler, n_ack=out.n_ack,
                    n_nack=out.n_nack, n_new=out.n_new, n_nack_first=out.n_nack_first,
-                   bler_first_tx=out.bler_first_tx, cqi=cqi, mcs=out.mcs, backoff_next=backoff)
+                   bler_first_tx=out.bler_first_tx, cqi=applied, mcs=out.mcs, backoff_next=backoff,
+                   backed_off=backed_off)
         rec.update({k: jnp.stack([m[k] for _, m in updates]) for k in METRICS})
-        return (links, states, cqi_next), rec
+        return (links, states, cqi_next, backoff), rec
 
-    _, rec = jax.lax.scan(body, (links, states, cqi0), jnp.arange(n_periods, dtype=jnp.int32))
+    _, rec = jax.lax.scan(body, (links, states, cqi0, backoff0), jnp.arange(n_periods, dtype=jnp.int32))
     return rec
 
 
-__all__ = ["SCHEMES", "TUNE_NEGATIVE", "make_policies", "run_schemes", "tune_params"]
+__all__ = ["ALL_SCHEMES", "BOUND_RULE", "SCHEMES", "TUNE_NEGATIVE", "make_policies", "run_schemes", "tune_params"]

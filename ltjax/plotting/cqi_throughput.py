@@ -1,5 +1,5 @@
-"""Plots for ``cqi_throughput`` (Fig. 5): throughput vs SNR (4 schemes, 95 % CI over UEs) and
-the paired gain over OLLA; also writes ``gains.csv`` with the SNR-averaged gains next to the
+"""Plots for ``cqi_throughput`` (Fig. 5): throughput vs SNR (the schemes and, when run, the
+genie / hindsight back-off bounds, 95 % CI over UEs) and the paired gain over OLLA; also writes ``gains.csv`` with the SNR-averaged gains next to the
 paper's (Sec. V-B)."""
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import numpy as np
 
 from ltjax.plotting.common import column, plt, read_csv, save
 
-SCHEMES = ("olla", "ml", "tune_uniform", "tune_hard")
+SCHEMES = ("olla", "ml", "tune_uniform", "tune_hard", "genie", "hindsight")
 LABELS = {"olla": "Table-based OLLA", "ml": "Offline ML [16]", "tune_uniform": "CQI-Tune (uniform)",
-          "tune_hard": "CQI-Tune (hard)"}
-STYLE = {"olla": "k-o", "ml": "C3--s", "tune_uniform": "C0-^", "tune_hard": "C2-v"}
+          "tune_hard": "CQI-Tune (hard)", "genie": "genie back-off (BLER >= tau known)",
+          "hindsight": "hindsight best of {CQI, CQI-1}"}
+STYLE = {"olla": "k-o", "ml": "C3--s", "tune_uniform": "C0-^", "tune_hard": "C2-v", "genie": "C7:d",
+         "hindsight": "C5:x"}
 
 
 def _x_axis(rows) -> tuple[str, str]:

@@ -73,14 +73,14 @@ def test_cqi_throughput_end_to_end(tmp_path, models):
     rows = list(csv.DictReader(open(out / "data.csv")))
     assert len(rows) == 2
     for r in rows:
-        for s in scan.SCHEMES:
+        for s in scan.ALL_SCHEMES:
             assert float(r[f"thr_{s}"]) > 0.0 and 0.0 <= float(r[f"bler_{s}"]) <= 1.0
         assert float(r["paper_gain_tune_uniform_pct"]) == 9.5 and float(r["paper_gain_tune_hard_pct"]) == 7.2
         assert math.isfinite(float(r["gain_tune_uniform_pct"]))
     for f in ("throughput.png", "gain.png", "gains.csv", "series.npz"):
         assert (out / f).exists(), f
     with np.load(out / "series.npz") as z:
-        assert z["p00000/thr_ue"].shape == (3, 4) and z["p00000/thr_t"].shape == (3, 4)
+        assert z["p00000/thr_ue"].shape == (3, 6) and z["p00000/thr_t"].shape == (3, 6)
 
 
 def test_common_random_numbers_and_frozen_ml_weights(models):
@@ -102,18 +102,19 @@ def test_common_random_numbers_and_frozen_ml_weights(models):
 
 def test_a_scheme_alone_equals_its_column_in_the_joint_run(models):
     """Common random numbers: every scheme of a UE sees the same period keys, so OLLA run alone
-    gives exactly its column of the four-scheme run (the other policies do not perturb it)."""
+    gives exactly its column of the joint run (the other policies and the bounds' counterfactual
+    lanes do not perturb it)."""
     from ltjax.experiments.cqi_throughput import load_models
 
     ff, ml = load_models(str(models["ff"]), str(models["ml"]))
     params = link_params_for_scenario("TDL-B50", 15.0, 30.0)
     thr = jnp.asarray(olla.thresholds_for(params.cfg))
     joint = map_ues(scan.run_schemes, jax.random.key(5), 2, params,
-                    scan.make_policies(scan.SCHEMES, thresholds=thr, ff_model=ff, ml_model=ml),
+                    scan.make_policies(scan.ALL_SCHEMES, thresholds=thr, ff_model=ff, ml_model=ml),
                     static={"n_periods": 3})
     alone = map_ues(scan.run_schemes, jax.random.key(5), 2, params,
                     scan.make_policies(("olla",), thresholds=thr), static={"n_periods": 3})
     for k in ("throughput_mbps", "n_ack", "n_nack", "cqi", "offset"):
-        np.testing.assert_array_equal(alone[k][..., 0], joint[k][..., scan.SCHEMES.index("olla")])
+        np.testing.assert_array_equal(alone[k][..., 0], joint[k][..., scan.ALL_SCHEMES.index("olla")])
     with pytest.raises(ValueError, match="unknown scheme"):
         scan.make_policies(("olla", "oracle"), thresholds=thr)
