@@ -1,6 +1,6 @@
 """Reading results into a pandas DataFrame (or a dict of numpy arrays without pandas).
 
-    python examples/results_dataframe.py results/quickstart
+    python examples/results_dataframe.py results/link_curves_quickstart
 
 ``ltjax.results.load`` needs neither jax nor the experiment's code: it reads data.csv with
 typed columns (parameters take the type recorded in meta.json), meta.json and series.npz.
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("result", nargs="?", default=str(ROOT / "results" / "quickstart"))
+    ap.add_argument("result", nargs="?", default=str(ROOT / "results" / "link_curves_quickstart"))
     args = ap.parse_args(argv)
     r = ltjax.load_results(args.result)
     print(f"{r.path}: experiment {r.meta['experiment']}, seed {r.meta['seed']}, {r.n_points} points")

@@ -1,6 +1,6 @@
 """A sweep from Python: load a sweep file, override some keys, run it, read the results.
 
-    python examples/sweep_from_python.py --out runs/quickstart_small
+    python examples/sweep_from_python.py --out runs/link_curves_small
     python examples/sweep_from_python.py --sweep my_sweep.toml --set seed=3 --out runs/mine
 
 This is what ``ltjax run FILE --set ...`` does, as library calls: ``load_sweep`` validates
@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sweep", default=str(ROOT / "sweeps" / "quickstart.toml"))
+    ap.add_argument("--sweep", default=str(ROOT / "sweeps" / "link_curves_quickstart.toml"))
     ap.add_argument("--set", dest="overrides", action="append", default=None, metavar="KEY=VALUE",
-                    help="override a key of the sweep file (default: the quickstart in AWGN only)")
-    ap.add_argument("--out", default=str(ROOT / "runs" / "quickstart_small"))
+                    help="override a key of the sweep file (default: the link-curves quickstart in AWGN only)")
+    ap.add_argument("--out", default=str(ROOT / "runs" / "link_curves_small"))
     args = ap.parse_args(argv)
     overrides = args.overrides
     if overrides is None:

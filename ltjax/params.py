@@ -32,6 +32,8 @@ from typing import Any, Mapping, Sequence
 
 from flax import struct
 
+from ltjax.data.shipped import is_package_path, package_file
+
 # The value kinds a parameter may have. "*_list" kinds are one value that is a list (e.g.
 # layer sizes); a list of such lists is then a grid axis. "path" is a string naming a file
 # or directory; its ``role`` says whether it is read ("input") or written ("output", "dir").
@@ -153,7 +155,14 @@ def defaults(cls) -> dict[str, Any]:
 
 
 def resolve_path(value: str, base_dir: str | Path | None) -> str:
-    """``value`` joined to ``base_dir`` when relative (``~`` expanded); absolute paths unchanged."""
+    """``value`` joined to ``base_dir`` when relative (``~`` expanded); absolute paths unchanged.
+
+    A ``package:<path>`` value names a file shipped inside ltjax (``ltjax.data.shipped``) and
+    becomes that installed file's path, whatever ``base_dir``; a bad one raises a one-line
+    InputError.
+    """
+    if is_package_path(value):
+        return str(package_file(value))
     v = os.path.expanduser(value)
     if base_dir is None or not v or os.path.isabs(v):
         return v

@@ -25,6 +25,7 @@ from ltjax.channels.fading import (
     max_delay_spread_s,
     max_doppler_hz,
     precoded_channel,
+    resample_given,
     slot_duration_s,
     steering_phasors,
     validate_channel_config,
@@ -40,6 +41,6 @@ __all__ = [
     "channel_freq_response", "channel_taps",
     "check_channel_model", "check_channel_params", "correlation_matrix", "freq_response", "init_channel", "make_channel_params",
     "max_delay_spread_s", "max_doppler_hz", "normalized_profile", "precoded_channel", "precoded_response",
-    "rms_delay_spread", "scenario", "slot_duration_s", "steering_phasors", "tdl_profile",
+    "resample_given", "rms_delay_spread", "scenario", "slot_duration_s", "steering_phasors", "tdl_profile",
     "validate_channel_config",
 ]

@@ -299,6 +299,48 @@ def channel_taps(state: ChannelState, t_s, cfg: ChannelConfig, params: ChannelPa
     return taps * scale[:, None, None].astype(jnp.complex64)
 
 
+def resample_given(key: jax.Array, state: ChannelState, times_s: jax.Array, cfg: ChannelConfig,
+                   params: ChannelParams, rtol: float = 1e-5) -> ChannelState:
+    """A draw of the channel from its conditional distribution given its taps at ``times_s``.
+
+    Tap l at time t is sqrt(P_l / K) sum_k a_{l,k} exp(j w_{l,k} t), w_{l,k} = 2 pi f_D
+    cos(alpha_{l,k}): linear in the amplitudes along k, with the same row vector
+    phi_l(t)[k] = exp(j w_{l,k} t) for every antenna pair, while the Kronecker correlation
+    mixes the antenna pairs with the same matrices for every k. Given the arrival angles
+    and the taps at the m times (Phi_l a = y, Phi_l [m, K]), the amplitudes, whose whitened
+    prior is iid CN(0, 1) along k, are conditionally a + N_l (b - a), with b an independent
+    draw of the same law (``init_channel(key)``'s amplitudes; its angles are not used) and
+    N_l = I - V V^H the projector onto the null space of Phi_l (V: right singular vectors of
+    Phi_l). N_l acts along k and the correlation along the antennas, so they commute and
+    the correlation is kept. The taps at ``times_s`` are unchanged (to float32 round-off:
+    singular values below ``rtol`` times the largest count as zero, so nearly repeated
+    times do not amplify round-off); elsewhere the channel is a fresh draw consistent with
+    them, as far from them as the K - m remaining degrees of freedom per tap allow.
+
+    Args:
+      key: typed key (consumed: the independent draw b).
+      state: the UE's ChannelState.
+      times_s: float32 [m] absolute times [s] whose taps are kept (m < K leaves freedom).
+      cfg, params: the channel's configuration and its traced Doppler.
+      rtol: relative singular-value cut-off.
+    Returns:
+      ChannelState with the same angles and the redrawn amplitudes [L, Nr, Nt, K].
+      AWGN (no fading): ``state`` unchanged.
+    """
+    if cfg.model == "AWGN":
+        return state
+    b = init_channel(key, cfg).amplitudes  # [L, Nr, Nt, K], the prior's law (correlation included)
+    w = (2.0 * math.pi) * jnp.asarray(params.doppler_hz, jnp.float32) * state.cos_aoa  # [L, K]
+    ph = w[:, None, :] * jnp.asarray(times_s, jnp.float32)[None, :, None]  # [L, m, K]
+    phi = jax.lax.complex(jnp.cos(ph), jnp.sin(ph))
+    _, sv, vh = jnp.linalg.svd(phi, full_matrices=False)  # sv [L, r], vh [L, r, K], r = min(m, K)
+    vh = vh * (sv > rtol * sv[:, :1])[..., None].astype(vh.dtype)  # drop numerically null directions
+    p_row = jnp.einsum("lik,lij->lkj", jnp.conj(vh), vh)  # V V^H [L, K, K]: projector onto the row space
+    d = b - state.amplitudes
+    amp = state.amplitudes + d - jnp.einsum("lkj,lrtj->lrtk", p_row, d)
+    return state.replace(amplitudes=amp.astype(jnp.complex64))
+
+
 def steering_phasors(cfg: ChannelConfig, params: ChannelParams) -> tuple[jax.Array, jax.Array]:
     """Real and imaginary parts of the tap steering phasors exp(-j 2 pi f_r tau_l), float32 [R, L].
 

@@ -16,11 +16,14 @@ from ltjax.experiments import (  # noqa: F401  (imported for their registrations
     cqi_throughput,
     cqi_tune_map,
     demo,
+    ff_class_histogram,
+    ff_memory,
     lcm_adaptation,
     lcm_beyond,
     ldpc_bler,
     ldpc_fading_validation,
     lighttune_bler_error,
+    lighttune_convergence,
     link_bler_curves,
     ml_baseline_offline,
     mnist_ff_loss,
@@ -29,6 +32,6 @@ from ltjax.experiments import (  # noqa: F401  (imported for their registrations
 
 __all__ = [
     "beam_capacity", "beam_train", "bler_offline", "cqi_throughput", "cqi_tune_map", "demo", "lcm_adaptation", "lcm_beyond",
-    "ldpc_bler", "ldpc_fading_validation", "lighttune_bler_error", "link_bler_curves", "ml_baseline_offline",
-    "mnist_ff_loss", "olla_offsets",
+    "ff_class_histogram", "ff_memory", "ldpc_bler", "ldpc_fading_validation", "lighttune_bler_error",
+    "lighttune_convergence", "link_bler_curves", "ml_baseline_offline", "mnist_ff_loss", "olla_offsets",
 ]

@@ -9,13 +9,21 @@ One grid point = the whole pipeline:
    (resume-friendly: the link simulation is the slow part);
 2. offline training: [13, 32, 32], T = 9, Adam lr 0.03, ``epochs`` epochs with the
    closed-form gradients (``ltjax.lighttune.train``, an epoch is one full-batch step of
-   every layer with fresh uniform negatives);
+   every layer with fresh uniform negatives), on inputs scaled by ``feature_scaling``
+   ("standard": the training set's mean and std, the committed model's; "physical": fixed
+   physical ranges, log-scaled delay spread and Doppler; ``ltjax.lighttune.model``);
 3. the dataset and the model are written to the declared output directory ``model_dir``
    (default ``results/bler_offline_model``: ``dataset.npz`` / ``ff_model.msgpack``, each with
    its JSON sidecar, through ``ltjax.io.save_artifact``); the paths are checked before anything
    is computed. ``results/bler_offline_model/ff_model.msgpack`` is the reference model that
    ``lighttune_bler_error`` and the link-adaptation experiments load; the result directory
    holds the run's metrics and training curve only.
+
+Metrics: accuracy and mean |P_hat - P| on the training and validation sets, the constant
+predictors' references, timings, the config hashes, and the label distribution (the BLER
+classes 0, 0.1, ..., 1.0 of the labels, under the run's ``bler_mode``): ``class_hist`` [11]
+and ``val_class_hist`` [11] counts, ``train_frac_class0`` / ``train_frac_class10`` the
+fractions of the end classes.
 
 Keys: point key k; training data ``fold_in(k, 0)``, validation data ``fold_in(k, 1)``,
 initial weights ``fold_in(k, 2)``, training negatives ``fold_in(k, 3)``.
@@ -37,7 +45,7 @@ from ltjax.errors import InputError
 from ltjax.io import check_artifact_path, check_output_path, config_hash
 from ltjax.lighttune.dataset import (DATASET_FORMAT, check_scenario, generate_bler_dataset, load_dataset,
                                      save_dataset)
-from ltjax.lighttune.model import MODEL_FORMAT, SIZES, feature_stats, init_model, save_model
+from ltjax.lighttune.model import FEATURE_SCALINGS, MODEL_FORMAT, SIZES, init_model, input_stats, save_model
 from ltjax.link.config import LEGACY_PHYSICS, LinkConfig
 from ltjax.link.options import LinkPhysicsParams, physics_options
 from ltjax.lighttune.train import evaluate, evaluate_arrays, train_chunk, train_offline
@@ -64,6 +72,17 @@ def _dataset_config(p, key) -> dict:
     if physics != LEGACY_PHYSICS:
         cfg["link_physics"] = physics
     return cfg
+
+
+def _model_config(p, dcfg: dict) -> dict:
+    """The model's config (its sidecar's ``config``; its hash is ``model_config_hash``). The
+    default ``feature_scaling = "standard"`` is left out: a standard model keeps the config
+    hash it had before the option existed; "physical" is recorded (and hashed)."""
+    params = as_dict(p)
+    if params["feature_scaling"] == "standard":
+        del params["feature_scaling"]
+    return {"experiment": "bler_offline", "params": params, "dataset_config_hash": config_hash(dcfg, 16),
+            "key_data": dcfg["key_data"], "model_format": MODEL_FORMAT, "sizes": list(SIZES)}
 
 
 def _find_dataset(candidates, want: str, log=print):
@@ -106,6 +125,7 @@ class BlerOfflineParams(LinkPhysicsParams):
     eval_every: int = field(500, 'epochs per jitted chunk / training-curve row', lo=1, hi=10**6)
     model_dir: str = field("results/bler_offline_model", 'where the dataset and the model are written (dataset.npz, ff_model.msgpack + .json sidecars); the experiments that use the model read it there', kind="path", role="dir")
     reuse_dataset: str = field("results/bler_offline_model/dataset.npz", 'an existing dataset (.npz + .json sidecar), used instead of simulating when its config hash matches this run', kind="path", role="input")
+    feature_scaling: str = field("standard", "model input scaling: the training set's mean/std (standard, the committed model's) or fixed physical ranges with log delay spread and Doppler (physical; holds other channels in [-3, 3])", choices=FEATURE_SCALINGS)
 
 
 @register_experiment(
@@ -137,19 +157,20 @@ def bler_offline(key, p):
         reused = 1
     t_data = time.perf_counter() - t0
 
-    model0 = init_model(jax.random.fold_in(key, 2), *feature_stats(train["features"]))
+    model0 = init_model(jax.random.fold_in(key, 2), *input_stats(train["features"], p.feature_scaling),
+                        feature_scaling=p.feature_scaling)
     t1 = time.perf_counter()
     model, curve = train_offline(jax.random.fold_in(key, 3), model0, train, val, p.epochs, lr=p.lr,
                                  eval_every=p.eval_every, chunk_fn=TRAIN_CHUNK, eval_fn=EVALUATE)
     t_train = time.perf_counter() - t1
-    mcfg = {"experiment": "bler_offline", "params": as_dict(p), "dataset_config_hash": want,
-            "key_data": dcfg["key_data"], "model_format": MODEL_FORMAT, "sizes": list(SIZES)}
+    mcfg = _model_config(p, dcfg)
     save_model(model_path, model, mcfg)
 
     ev_tr = evaluate(model, train["features"], train["bler"], EVALUATE)
     ev_va = evaluate(model, val["features"], val["bler"], EVALUATE)
     classes = np.rint(np.asarray(train["bler"]) * 10).astype(int)
     hist = np.bincount(classes, minlength=11).astype(np.int64)
+    val_hist = np.bincount(np.rint(np.asarray(val["bler"]) * 10).astype(int), minlength=11).astype(np.int64)
     # Reference predictors without features: the best constant class (median of P) and the mean of P.
     med = np.round(np.median(train["bler"]) * 10) / 10
     res = {
@@ -162,7 +183,8 @@ def bler_offline(key, p):
         "dataset_reused": reused, "dataset_s": t_data, "train_s": t_train,
         "ms_per_epoch": 1e3 * t_train / p.epochs,
         "model_config_hash": config_hash(mcfg, 16), "dataset_config_hash": want,
-        "class_hist": hist,
+        "train_frac_class0": float(hist[0] / hist.sum()), "train_frac_class10": float(hist[10] / hist.sum()),
+        "class_hist": hist, "val_class_hist": val_hist,
     }
     for k, v in curve.items():
         res[f"curve_{k}"] = v

@@ -3,14 +3,19 @@
 Per grid point (channel, Doppler, SNR): ``n_ue`` UEs each run ``n_periods`` CSI-RS periods of
 the link engine ONCE with the follow-the-reported-CQI gNB (the link does not depend on the
 predictions), and the same feature/BLER sequences feed all five predictors (common random
-numbers): no fine-tuning, Adam standard / one-step x uniform / hard negatives. Every UE starts
+numbers): no fine-tuning, Adam standard / one-step x uniform / hard negatives. ``variants``
+names one fine-tuning variant to run beside no fine-tuning instead of all four (the
+quickstart does): each predictor adds its FF passes per UE-period to the link engine's cost
+(about an eighth of a point's time for the three left out, on CPU), and the predictors that
+do run give the numbers of the full run (they share its link and negatives). Every UE starts
 at t = 0 from the offline model (trained on TDL-A30, 0-12 dB, 10 Hz): t = 0 is the shift
 from the training distribution to the test scenario. delta = 0.3, alpha_f = 0.03 (Table IV).
 
-Metrics per variant v: ``err_<v>`` = mean |P_hat - P| (eq. 12, unquantised P) over UE-periods,
-``err_se_<v>`` its standard error over UEs (per-UE means are independent), ``trigger_<v>`` =
-fraction of periods that fine-tuned, ``reduction_<v>`` = 1 - err_v / err_none. Series:
-``err_t`` [V, T] and ``trigger_t`` [V, T] (means over UEs per period index).
+Metrics per variant v that runs: ``err_<v>`` = mean |P_hat - P| (eq. 12, unquantised P) over
+UE-periods, ``err_se_<v>`` its standard error over UEs (per-UE means are independent),
+``trigger_<v>`` = fraction of periods that fine-tuned, ``reduction_<v>`` = 1 - err_v / err_none. Series:
+``err_t`` [V, T] and ``trigger_t`` [V, T] (means over UEs per period index; V the variants
+that run, in the order of ``VARIANT_NAMES``).
 
 The link-physics options (the BLER definition of the labels, eq. 11 over first transmissions
 by default) and the non-stationary scenarios (SNR steps, shadowing, profile or Doppler
@@ -31,6 +36,7 @@ from flax import struct
 
 from ltjax.batching import map_ues
 from ltjax.channels import NAMED_SCENARIOS, scenario
+from ltjax.data.shipped import FF_BLER_MODEL
 from ltjax.lighttune.dataset import check_scenario
 from ltjax.lighttune.model import BlerModel, load_model
 from ltjax.lighttune.online import FIG4_VARIANTS, fig4_variants, run_sequence
@@ -42,11 +48,21 @@ from ltjax.plotting.lighttune_bler_error import plot_error_over_time, plot_error
 from ltjax.sweep.registry import register_experiment
 
 VARIANT_NAMES = tuple(v[0] for v in FIG4_VARIANTS)
+# ``variants`` values: every predictor, or no fine-tuning plus the one fine-tuning variant named.
+VARIANT_CHOICES = ("all",) + VARIANT_NAMES[1:]
 PAPER_REDUCTION = {"TDL-A30": 0.435, "TDL-B50": 0.36}  # Sec. V-B, one-step uniform (Fig. 4 caption)
 
 
+def variant_names(choice: str = "all") -> tuple[str, ...]:
+    """The predictors a grid point runs, in ``VARIANT_NAMES`` order: all five for ``"all"``,
+    else ``("none", choice)`` (the baseline every reduction is measured against, and one variant)."""
+    if choice not in VARIANT_CHOICES:
+        raise ValueError(f"variants {choice!r}; allowed: {', '.join(VARIANT_CHOICES)}")
+    return VARIANT_NAMES if choice == "all" else ("none", choice)
+
+
 def _ue_kernel(ue_key, params: LinkParams, model: BlerModel, variants: tuple, *, n_periods: int):
-    """One UE: link once, then the five predictors on the same sequence. Outputs [V, T]."""
+    """One UE: link once, then the V predictors on the same sequence. Outputs [V, T]."""
     link = run_ue(jax.random.fold_in(ue_key, 0), params, n_periods, follow_cqi)
     k_lt = jax.random.fold_in(ue_key, 1)
     outs = [run_sequence(k_lt, model, lt, link.features, link.bler) for lt in variants]
@@ -56,20 +72,24 @@ def _ue_kernel(ue_key, params: LinkParams, model: BlerModel, variants: tuple, *,
 
 def run_point(key, model: BlerModel, channel: str, snr_db: float, doppler_hz: float, n_ue: int, n_periods: int,
               delta: float = 0.3, lr: float = 0.03, cfg: LinkConfig = LinkConfig(),
-              dynamics: DynamicsParams = DynamicsParams()) -> dict[str, np.ndarray]:
+              dynamics: DynamicsParams = DynamicsParams(),
+              names: tuple[str, ...] = VARIANT_NAMES) -> dict[str, np.ndarray]:
     """Per-UE outputs of one grid point (numpy): err/upd/bler_seen [U, V, T], bler [U, T], features [U, T, 12].
 
     ``cfg`` carries the link-physics options (the BLER label is eq. 11 under ``cfg.bler_mode``),
-    ``dynamics`` the traced numbers of ``cfg.dynamics``.
+    ``dynamics`` the traced numbers of ``cfg.dynamics``; ``names`` the V predictors to run (a
+    subset of ``VARIANT_NAMES``, e.g. :func:`variant_names`), in that order. A predictor's
+    outputs do not depend on which others run: they share the link and the negatives' keys.
     """
-    variants = tuple(lt for _, lt in fig4_variants(jnp.float32(delta), jnp.float32(lr)))
+    variants = tuple(lt for name, lt in fig4_variants(jnp.float32(delta), jnp.float32(lr)) if name in names)
     params = link_params_for_scenario(channel, snr_db, doppler_hz, cfg, dynamics=dynamics)
     return map_ues(_ue_kernel, key, n_ue, params, model, variants, static={"n_periods": int(n_periods)})
 
 
 def _check(p):
     if not str(p.model_path).strip():
-        return "model_path", "must name the offline model file (results/bler_offline_model/ff_model.msgpack)"
+        return "model_path", ("must name the offline model file (results/bler_offline_model/ff_model.msgpack, "
+                              f"or {FF_BLER_MODEL}, the one shipped with ltjax)")
     return check_scenario(p.channel, p.doppler_hz) or check_link_options(p, scenario(p.channel).model)
 
 
@@ -83,9 +103,10 @@ class LightTuneBlerErrorParams(LinkOptionsParams):
     snr_db: float = field(0.0, 'average SNR per receive antenna and RE', unit='dB', lo=-20.0, hi=50.0)
     n_ue: int = field(1000, 'UEs per grid point', lo=1, hi=10**7)
     n_periods: int = field(100, 'CSI-RS periods (80 ms) per UE', lo=1, hi=100_000)
-    model_path: str = field("results/bler_offline_model/ff_model.msgpack", 'offline FF model; make it with `ltjax run sweeps/bler_offline.toml`', kind="path", role="input")
+    model_path: str = field("results/bler_offline_model/ff_model.msgpack", f'offline FF model ({FF_BLER_MODEL} is the one shipped with ltjax); make one with `ltjax run sweeps/bler_offline.toml`', kind="path", role="input")
     delta: float = field(0.3, 'fine-tuning threshold delta (Table IV)', lo=0.0, hi=1.0)
     lr: float = field(0.03, 'fine-tuning learning rate alpha_f (Table IV)', lo=0.0, hi=10.0, lo_open=True)
+    variants: str = field("all", "predictors: 'all' (no fine-tuning + the 4 Adam/negative variants) or one variant, run beside no fine-tuning only", choices=VARIANT_CHOICES)
 
 
 @register_experiment(
@@ -98,15 +119,16 @@ class LightTuneBlerErrorParams(LinkOptionsParams):
 def lighttune_bler_error(key, p):
     model, meta = load_model(p.model_path)
     cfg, dyn = config_from_options(p, p.channel, p.doppler_hz)
+    names = variant_names(p.variants)
     o = run_point(key, model, p.channel, p.snr_db, p.doppler_hz, p.n_ue, p.n_periods,
-                  p.delta, p.lr, cfg, dyn)
+                  p.delta, p.lr, cfg, dyn, names)
     err = o["err"].astype(np.float64)  # [U, V, T]
     upd = o["upd"].astype(np.float64)
     per_ue = err.mean(axis=2)  # [U, V]
     n_ue = err.shape[0]
     res = {"mean_bler": float(o["bler"].mean()), "model_config_hash": str(meta.get("config_hash", ""))}
     e_none = per_ue[:, 0].mean()
-    for j, name in enumerate(VARIANT_NAMES):
+    for j, name in enumerate(names):
         res[f"err_{name}"] = float(per_ue[:, j].mean())
         res[f"err_se_{name}"] = float(per_ue[:, j].std(ddof=1) / np.sqrt(n_ue)) if n_ue > 1 else 0.0
         res[f"trigger_{name}"] = float(upd[:, j].mean())

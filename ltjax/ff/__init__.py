@@ -6,7 +6,7 @@ See ``docs/forward_forward.md``. Public API::
     grads = ltjax.ff.local_grads(params, x_pos, x_neg, threshold=2.0, loss="quadratic", normalize=True)
 """
 
-from ltjax.ff.losses import (GOODNESS, LOSSES, dloss_dz, layer_grads, layer_loss, local_grads,
+from ltjax.ff.losses import (GOODNESS, LOSSES, backprop_grads, dloss_dz, layer_grads, layer_loss, local_grads,
                              local_grads_and_losses, local_losses, quadratic_loss, softplus_loss)
 from ltjax.ff.model import (NORM_EPS, append_label, forward, init, label_goodness, layer_forward,
                             layer_goodness, layer_preact, neuron_goodness, normalize_input,
@@ -14,8 +14,8 @@ from ltjax.ff.model import (NORM_EPS, append_label, forward, init, label_goodnes
 from ltjax.ff.train import train_layer, train_layerwise
 
 __all__ = [
-    "GOODNESS", "LOSSES", "NORM_EPS", "append_label", "dloss_dz", "forward", "init", "label_goodness",
-    "layer_forward", "layer_goodness", "layer_grads", "layer_loss", "layer_preact", "local_grads",
+    "GOODNESS", "LOSSES", "NORM_EPS", "append_label", "backprop_grads", "dloss_dz", "forward", "init",
+    "label_goodness", "layer_forward", "layer_goodness", "layer_grads", "layer_loss", "layer_preact", "local_grads",
     "local_grads_and_losses", "local_losses", "neuron_goodness", "normalize_input", "overlay_label",
     "predict", "quadratic_loss", "softplus_loss", "train_layer", "train_layerwise",
 ]

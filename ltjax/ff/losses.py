@@ -177,13 +177,32 @@ def local_grads(params, x_pos, x_neg, threshold, loss: str = "quadratic", normal
     return local_grads_and_losses(params, x_pos, x_neg, threshold, loss, normalize, goodness)[0]
 
 
-def local_losses(params, x_pos, x_neg, threshold, loss: str = "quadratic", normalize: bool = False,
-                 goodness: str = "neuron"):
-    """Per-layer loss values [L] (eq. 4 or 6), inputs detached between layers. Differentiable: tests use it."""
+def _layer_losses(params, x_pos, x_neg, threshold, loss, normalize, goodness, detach: bool):
     losses = []
     for layer in params:
         h_pos = jax.nn.relu(layer_preact(layer, x_pos, normalize))
         h_neg = jax.nn.relu(layer_preact(layer, x_neg, normalize))
         losses.append(layer_loss(h_pos, h_neg, threshold, loss, goodness))
-        x_pos, x_neg = jax.lax.stop_gradient(h_pos), jax.lax.stop_gradient(h_neg)
+        x_pos, x_neg = (jax.lax.stop_gradient(h_pos), jax.lax.stop_gradient(h_neg)) if detach else (h_pos, h_neg)
     return jnp.stack(losses)
+
+
+def local_losses(params, x_pos, x_neg, threshold, loss: str = "quadratic", normalize: bool = False,
+                 goodness: str = "neuron"):
+    """Per-layer loss values [L] (eq. 4 or 6), inputs detached between layers. Differentiable: tests use it."""
+    return _layer_losses(params, x_pos, x_neg, threshold, loss, normalize, goodness, detach=True)
+
+
+def backprop_grads(params, x_pos, x_neg, threshold, loss: str = "quadratic", normalize: bool = False,
+                   goodness: str = "neuron"):
+    """The backpropagation reference of :func:`local_grads`: ``jax.grad`` of the summed layer losses
+    sum_l L_l (eq. 4 or 6) through ALL layers (inputs not detached), a pytree shaped like ``params``.
+
+    Same arguments as :func:`local_grads`. Layer l's gradient then also carries the losses of the
+    layers above it (chain rule through h_l), so it differs from the local one; for the last
+    layer both agree. It exists to compare what backpropagation has to keep (every layer's
+    activations for the backward pass) with the local update (Remark 3; the ``ff_memory``
+    experiment, docs/lighttune.md).
+    """
+    return jax.grad(lambda p: jnp.sum(_layer_losses(p, x_pos, x_neg, threshold, loss, normalize, goodness,
+                                                    detach=False)))(params)

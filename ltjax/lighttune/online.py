@@ -7,13 +7,15 @@ The learner has the shape of an evosax strategy::
     state, m = tell(key, state, x_raw, bler_true, params)  # at the period end (Alg. 1)
 
 ``model`` is the offline :class:`~ltjax.lighttune.model.BlerModel` (its FF weights, input
-standardisation and fixed :class:`~ltjax.lighttune.step.FFSpec`); ``params`` are the online
+scaling and fixed :class:`~ltjax.lighttune.step.FFSpec`); ``params`` are the online
 hyper-parameters (:class:`~ltjax.lighttune.step.LightTuneParams`: delta, alpha_f, Adam variant,
-negatives). ``tell`` standardises the raw features, quantises the measured BLER P to the
-nearest class y+ (Remark 4, lambda = 0.1) and runs Alg. 1 (:func:`ltjax.lighttune.step.lighttune_step`):
-if the class error |labels[y_hat] - labels[y+]| >= delta it fine-tunes the UE's own copy of
-the model with one positive [x, y+] and one negative [x, y-]. Its metrics carry the
-prediction made *before* the update (it is made at the period start, Fig. 3).
+negatives). ``tell`` scales the raw features as the model does (``BlerModel.feature_scaling``:
+the training set's standardisation or the physical ranges), quantises the measured BLER P to
+the nearest class y+ (Remark 4, lambda = 0.1) and runs Alg. 1
+(:func:`ltjax.lighttune.step.lighttune_step`): if the class error |labels[y_hat] - labels[y+]|
+>= delta it fine-tunes the UE's own copy of the model with one positive [x, y+] and one
+negative [x, y-]. Its metrics carry the prediction made *before* the update (it is made at
+the period start, Fig. 3).
 
 Two errors are reported:
   ``error`` = |P_hat - P| with the unquantised P (eq. 12): the metric of Fig. 4;
@@ -53,19 +55,22 @@ class LearnerState:
 
     Attributes:
       ue: the UE's own FF weights (fine-tuned online), optimiser state and counters (Alg. 1).
-      feat_mean, feat_std: [12] float32, the deployed model's input standardisation (fixed).
+      feat_mean, feat_std: [12] float32, the deployed model's input scaling statistics (fixed).
       spec: the model's :class:`FFSpec` (static).
+      feature_scaling: the deployed model's ``BlerModel.feature_scaling`` (static, fixed).
     """
 
     ue: UEState
     feat_mean: jax.Array  # [12] float32
     feat_std: jax.Array  # [12] float32
     spec: FFSpec = struct.field(pytree_node=False, default=None)
+    feature_scaling: str = struct.field(pytree_node=False, default="standard")
 
     @property
     def model(self) -> BlerModel:
-        """The UE's current model: its fine-tuned weights with the deployed standardisation."""
-        return BlerModel(params=self.ue.params, feat_mean=self.feat_mean, feat_std=self.feat_std, spec=self.spec)
+        """The UE's current model: its fine-tuned weights with the deployed input scaling."""
+        return BlerModel(params=self.ue.params, feat_mean=self.feat_mean, feat_std=self.feat_std, spec=self.spec,
+                         feature_scaling=self.feature_scaling)
 
 
 @struct.dataclass
@@ -95,7 +100,7 @@ def init(key: jax.Array, model: BlerModel, params: LightTuneParams) -> LearnerSt
     there so that every learner has the same ``init(key, model, params)`` shape."""
     del key
     return LearnerState(ue=init_ue_state(model.params, params), feat_mean=model.feat_mean,
-                        feat_std=model.feat_std, spec=model.spec)
+                        feat_std=model.feat_std, spec=model.spec, feature_scaling=model.feature_scaling)
 
 
 def predict(state: LearnerState, x_raw: jax.Array) -> jax.Array:

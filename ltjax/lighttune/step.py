@@ -4,7 +4,7 @@ Per UE and per CSI-RS period t: predict y_hat = argmax_y G(x, y) (eq. 5); when t
 truth y+ arrives, update the UE's own FF model with one positive [x, y+] and one negative
 [x, y-] (|S+| = |S-| = 1) only if e(y_hat, y+) >= delta (Alg. 1, line 3). Gradients are the
 closed forms of :func:`ltjax.ff.local_grads` (eq. 7 up to the documented 1/M_l scale); the
-step is Adam standard (eq. 8) or one-step reset (eq. 9).
+step is Adam standard (eq. 8), one-step reset (eq. 9) or plain SGD (the optimiser of Theorem 1).
 
 Two kinds of settings, kept apart:
 
@@ -13,8 +13,8 @@ Two kinds of settings, kept apart:
   the goodness reduction, the length normalisation and the prediction rule (eq. 5). It is
   static (hashable), stored with a saved model, and the same offline and online.
 - :class:`LightTuneParams`, the *online hyper-parameters*: delta and alpha_f (traced, a sweep
-  may vary them without recompiling), the Adam variant with its betas and epsilon, the
-  negative rule and the error metric (static).
+  may vary them without recompiling), the optimiser variant (Adam with its betas and epsilon,
+  or SGD), the negative rule and the error metric (static).
 
 Letters: K candidate labels (BLER classes 0, 0.1, ..., 1.0 by default), D model input length,
 d features, M_l widths of layer l. Everything here is for ONE UE (no batch axis);
@@ -37,14 +37,14 @@ import optax
 from flax import struct
 
 from ltjax import ff
-from ltjax.optim import adam_one_step, adam_standard
+from ltjax.optim import adam_one_step, adam_standard, sgd
 
 BLER_CLASSES = tuple(round(0.1 * k, 1) for k in range(11))  # lambda = 0.1 (Table IV)
 # Slack on the trigger e >= delta: label values are decimals that float32 cannot hold
 # exactly, e.g. |0.4 - 0.1| = 0.29999998 < 0.3 in float32 (4 of the 16 ordered class pairs
 # 0.3 apart). A difference of exactly delta must trigger as Alg. 1 says.
 TRIGGER_SLACK = 1e-6
-VARIANTS = ("standard", "one_step")
+VARIANTS = ("standard", "one_step", "sgd")
 NEGATIVES = ("uniform", "hard")
 ERRORS = ("abs", "sq")
 LABEL_MODES = ("append", "overlay")
@@ -114,8 +114,10 @@ class LightTuneParams:
     Attributes:
       delta: fine-tuning threshold on the error e(y_hat, y+) (Table IV: 0.3).
       lr: fine-tuning learning rate alpha_f (Table IV: 0.03).
-      b1, b2, eps: Adam parameters (Table IV: 0.9, 0.999, 1e-8).
-      variant: "standard" Adam (eq. 8) or "one_step" reset (eq. 9).
+      b1, b2, eps: Adam parameters (Table IV: 0.9, 0.999, 1e-8; unused by "sgd").
+      variant: "standard" Adam (eq. 8), "one_step" reset (eq. 9), or "sgd", plain
+        theta <- theta - lr * g (the optimiser Theorem 1 assumes; its step scales with the
+        gradient, so ``lr`` has another meaning than for Adam, whose step is ~lr per weight).
       negative: "uniform" over Y \\ {y+}, or "hard" y- = y_hat (Sec. III-C).
       error_metric: "abs" |y_hat - y+| (eq. 12, default) or "sq" (y_hat - y+)^2.
       finetune: False = prediction only (the "no fine-tuning" baseline of Fig. 4).
@@ -160,6 +162,8 @@ class StepOutputs:
 
 def make_optimizer(params: LightTuneParams) -> optax.GradientTransformation:
     """The per-layer optimiser of the chosen variant, built from the (possibly traced) params."""
+    if params.variant == "sgd":
+        return sgd(params.lr)
     make = adam_standard if params.variant == "standard" else adam_one_step
     return make(params.lr, b1=params.b1, b2=params.b2, eps=params.eps)
 
@@ -207,6 +211,38 @@ def predict_class(model_params, x: jax.Array, spec: FFSpec) -> jax.Array:
                       spec.normalize, spec.predict_mode).astype(jnp.int32)
 
 
+def apply_grads(state: UEState, grads, params: LightTuneParams) -> UEState:
+    """Alg. 1, line 7: one optimiser step of every layer with its own optimiser state.
+
+    Args:
+      state: the UE's model and optimiser state.
+      grads: a pytree shaped like ``state.params`` (per layer ``{"w": [N_l, M_l], "b": [M_l]}``).
+      params: :class:`LightTuneParams` (variant and lr).
+    Returns:
+      the state with the updated model and optimiser state and ``n_updates`` + 1.
+    """
+    opt = make_optimizer(params)
+    new_params, new_opt = [], []
+    for layer, g, s in zip(state.params, grads, state.opt_state):  # per-layer state
+        u, s = opt.update(g, s, layer)
+        new_params.append(optax.apply_updates(layer, u))
+        new_opt.append(s)
+    return state.replace(params=new_params, opt_state=tuple(new_opt), n_updates=state.n_updates + 1)
+
+
+def ff_update(state: UEState, x_pos: jax.Array, x_neg: jax.Array, spec: FFSpec,
+              params: LightTuneParams) -> UEState:
+    """Alg. 1, lines 6-7: the closed-form local gradients (eq. 7) of every layer, then :func:`apply_grads`.
+
+    Args: x_pos, x_neg: [B, D] model inputs with the label attached (LightTune: B = 1).
+    Returns the updated state (unconditionally; :func:`lighttune_step` keeps it only where
+    the trigger fires).
+    """
+    grads = ff.local_grads(state.params, x_pos, x_neg, spec.threshold, loss=spec.loss,
+                           normalize=spec.normalize, goodness=spec.goodness)
+    return apply_grads(state, grads, params)
+
+
 def lighttune_step(key: jax.Array, state: UEState, x: jax.Array, y_true: jax.Array, spec: FFSpec,
                    params: LightTuneParams) -> tuple[UEState, StepOutputs]:
     """Algorithm 1 for one UE and one sample.
@@ -247,15 +283,7 @@ def lighttune_step(key: jax.Array, state: UEState, x: jax.Array, y_true: jax.Arr
 
     x_pos = attach(x, y_true)[None]  # line 4, [1, D]
     x_neg = attach(x, y_neg)[None]  # line 5, [1, D]
-    grads = ff.local_grads(state.params, x_pos, x_neg, spec.threshold, loss=spec.loss,
-                           normalize=spec.normalize, goodness=spec.goodness)  # line 6
-    opt = make_optimizer(params)
-    new_params, new_opt = [], []
-    for layer, g, s in zip(state.params, grads, state.opt_state):  # line 7, per-layer state
-        u, s = opt.update(g, s, layer)
-        new_params.append(optax.apply_updates(layer, u))
-        new_opt.append(s)
-    candidate = state.replace(params=new_params, opt_state=tuple(new_opt), n_updates=state.n_updates + 1)
+    candidate = ff_update(state, x_pos, x_neg, spec, params)  # lines 6-7
     new_state = jax.tree_util.tree_map(lambda new, old: jnp.where(updated, new, old), candidate, state)
     new_state = new_state.replace(n_seen=state.n_seen + 1)
     return new_state, StepOutputs(y_hat=y_hat, prediction=labels[y_hat], error=error, updated=updated,
@@ -263,5 +291,6 @@ def lighttune_step(key: jax.Array, state: UEState, x: jax.Array, y_true: jax.Arr
 
 
 __all__ = ["BLER_CLASSES", "ERRORS", "LABEL_MODES", "NEGATIVES", "PREDICT_MODES", "TRIGGER_SLACK", "VARIANTS",
-           "FFSpec", "LightTuneParams", "StepOutputs", "UEState", "init_ue_state", "label_error", "label_fn",
-           "label_inputs", "lighttune_step", "make_optimizer", "predict_class", "quantize"]
+           "FFSpec", "LightTuneParams", "StepOutputs", "UEState", "apply_grads", "ff_update", "init_ue_state",
+           "label_error", "label_fn", "label_inputs", "lighttune_step", "make_optimizer", "predict_class",
+           "quantize"]

@@ -18,6 +18,7 @@ from ltjax.link.engine import (
     link_period, link_tables, period_bler, period_features, period_outputs, run_slots, select_cqi,
     slot_sinr, slot_step, table_sinr, tb_error_rate,
 )
+from ltjax.link.replay import feature_times, redraw_channel
 from ltjax.link.rollout import Policy, fixed_inputs, fixed_mcs, follow_cqi, run_ue
 
 __all__ = [
@@ -25,8 +26,8 @@ __all__ = [
     "PDSCH_SNR_INITS", "RI_RULES", "CsiOut", "DynamicsParams", "GnbLoopState", "GnbOllaParams", "LinkConfig",
     "LinkParams", "LinkState", "PeriodInputs", "PeriodOutputs", "Policy", "SlotOutputs", "allocate",
     "backed_off_inputs", "chest_terms", "counterfactual_period", "csi_report", "dmrs_error_var",
-    "effective_channel", "fixed_inputs", "fixed_mcs", "follow_cqi", "freq_response", "init_link",
+    "effective_channel", "feature_times", "fixed_inputs", "fixed_mcs", "follow_cqi", "freq_response", "init_link",
     "legacy_physics", "link_params_for_scenario", "link_period", "link_tables", "make_link_params",
-    "noise_var", "params_in_force", "period_bler", "period_features", "period_outputs", "run_slots",
+    "noise_var", "params_in_force", "period_bler", "period_features", "period_outputs", "redraw_channel", "run_slots",
     "run_ue", "select_cqi", "slot_sinr", "slot_step", "table_sinr", "tb_error_rate",
 ]

@@ -210,8 +210,8 @@ def legacy_physics(cfg: LinkConfig = LinkConfig(), **overrides) -> LinkConfig:
 
     all-transmission eq. 11, the exact CQI table, no frequency-interpolation error, RI by
     capacity, CSI applied at the instant it is measured, period-0 PDSCH-SNR features = CSI-RS
-    SNR: reproduces results made before them (e.g. results/quickstart). ``overrides`` replace
-    single options.
+    SNR: reproduces results made before them (e.g. results/link_curves_quickstart). ``overrides``
+    replace single options.
     """
     return dataclasses.replace(cfg, **{**LEGACY_PHYSICS, **overrides})
 

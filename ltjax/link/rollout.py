@@ -47,10 +47,14 @@ def fixed_mcs(mcs: int, n_rb: int = -1, n_dmrs: int = -1, rank: int = 0) -> Poli
                                      n_dmrs=jnp.int32(n_dmrs), rank=jnp.int32(rank)))
 
 
-def run_ue(key, params: LinkParams, n_periods: int, policy: Policy = follow_cqi) -> PeriodOutputs:
+def run_ue(key, params: LinkParams, n_periods: int, policy: Policy = follow_cqi, *,
+           return_state: bool = False):
     """One UE over T periods (the key is consumed); PeriodOutputs with a leading [T] axis.
 
-    ``n_periods`` and ``policy`` are static (a scan length and a Python function).
+    ``n_periods`` and ``policy`` are static (a scan length and a Python function). With
+    ``return_state`` it returns ``(LinkState, PeriodOutputs)``: the state after the T periods,
+    i.e. at the start of period T of the same UE (to replay that period under other draws,
+    ``ltjax.link.replay``).
     """
     k_init, k_run = jax.random.split(key)
     state = init_link(k_init, params)
@@ -59,5 +63,5 @@ def run_ue(key, params: LinkParams, n_periods: int, policy: Policy = follow_cqi)
         state, out = link_period(jax.random.fold_in(k_run, t), state, policy(state.report), params)
         return state, out
 
-    _, outs = jax.lax.scan(body, state, jnp.arange(n_periods, dtype=jnp.int32))
-    return outs
+    final, outs = jax.lax.scan(body, state, jnp.arange(n_periods, dtype=jnp.int32))
+    return (final, outs) if return_state else outs

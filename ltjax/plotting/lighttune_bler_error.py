@@ -21,15 +21,33 @@ LABELS = {"none": "no fine-tuning", "standard_uniform": "Adam standard, uniform"
 PAPER = {"TDL-A30": 0.435, "TDL-B50": 0.36}
 
 
+def _color(variant: str) -> str:
+    # One colour per variant whichever subset ran, so plots of different runs read alike.
+    return f"C{VARIANTS.index(variant)}"
+
+
 def _groups(rows):
     keys = sorted({(r["channel"], float(r["doppler_hz"])) for r in rows})
     return [(ch, fd, sorted((r for r in rows if r["channel"] == ch and float(r["doppler_hz"]) == fd),
                             key=lambda r: r["snr_db"])) for ch, fd in keys]
 
 
+def present(sub) -> list[str]:
+    """The variants with a number in every row of ``sub``, in ``VARIANTS`` order: a run with
+    ``variants`` set to one fine-tuning variant has columns for it and "none" only."""
+    return [v for v in VARIANTS if all(isinstance(r.get(f"err_{v}"), float) for r in sub)]
+
+
+def headline(names) -> str:
+    """The variant a title quotes: the paper's one-step/uniform when it ran, else the first that did."""
+    tuned = [v for v in names if v != "none"]
+    return "one_step_uniform" if "one_step_uniform" in tuned else (tuned[0] if tuned else "none")
+
+
 def reductions(sub) -> dict[str, float]:
+    """1 - mean_SNR(err_v) / mean_SNR(err_none) for each variant present in ``sub``."""
     e0 = np.mean([r["err_none"] for r in sub])
-    return {v: float(1.0 - np.mean([r[f"err_{v}"] for r in sub]) / e0) if e0 > 0 else 0.0 for v in VARIANTS}
+    return {v: float(1.0 - np.mean([r[f"err_{v}"] for r in sub]) / e0) if e0 > 0 else 0.0 for v in present(sub)}
 
 
 def plot_error_vs_snr(result_dir: Path) -> list[Path]:
@@ -41,17 +59,18 @@ def plot_error_vs_snr(result_dir: Path) -> list[Path]:
     for ax, (ch, fd, sub) in zip(axes[0], groups):
         snr = np.array([r["snr_db"] for r in sub])
         red = reductions(sub)
-        for v in VARIANTS:
+        for v in red:
             y = np.array([r[f"err_{v}"] for r in sub])
             se = np.array([r[f"err_se_{v}"] for r in sub])
-            ax.errorbar(snr, y, yerr=2 * se, marker="o" if v == "none" else ".", ms=4, capsize=2,
+            ax.errorbar(snr, y, yerr=2 * se, marker="o" if v == "none" else ".", ms=4, capsize=2, color=_color(v),
                         label=f"{LABELS[v]} (error {-100 * red[v]:+.1f}%)" if v != "none" else LABELS[v])
             summary.append({"channel": ch, "doppler_hz": fd, "variant": v,
                             "mean_err_over_snr": float(np.mean(y)), "reduction_vs_none": red[v],
                             "paper_reduction": PAPER.get(ch, float("nan")) if v == "one_step_uniform" else "",
                             "n_ue": int(sub[0]["n_ue"]), "n_periods": int(sub[0]["n_periods"])})
-        paper = PAPER.get(ch)
-        ax.set_title(f"{ch}, {fd:g} Hz: one-step/uniform reduction {100 * red['one_step_uniform']:.1f}%"
+        head = headline(red)
+        paper = PAPER.get(ch) if head == "one_step_uniform" else None  # the paper quotes one-step/uniform only
+        ax.set_title(f"{ch}, {fd:g} Hz: {LABELS[head]} reduction {100 * red[head]:.1f}%"
                      + (f" (paper {100 * paper:.1f}%)" if paper else ""), fontsize=9)
         ax.set_xlabel("SNR [dB]")
         ax.set_ylabel("mean BLER prediction error |P_hat - P| (+-2 SE)")
@@ -71,14 +90,14 @@ def plot_error_over_time(result_dir: Path) -> list[Path]:
     s = read_series(result_dir)
     out = []
     for ch, fd, sub in _groups(rows):
-        errs = np.stack([s[f"p{int(r['point']):05d}/err_t"] for r in sub])  # [P, V, T]
+        errs = np.stack([s[f"p{int(r['point']):05d}/err_t"] for r in sub])  # [P, V, T], V = present(sub)
         trig = np.stack([s[f"p{int(r['point']):05d}/trigger_t"] for r in sub])
         fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
         t = np.arange(errs.shape[-1])
-        for j, v in enumerate(VARIANTS):
-            ax[0].plot(t, errs[:, j].mean(0), lw=1, color=f"C{j}", label=LABELS[v])
+        for j, v in enumerate(present(sub)):
+            ax[0].plot(t, errs[:, j].mean(0), lw=1, color=_color(v), label=LABELS[v])
             if v != "none":
-                ax[1].plot(t, trig[:, j].mean(0), lw=1, color=f"C{j}", label=LABELS[v])
+                ax[1].plot(t, trig[:, j].mean(0), lw=1, color=_color(v), label=LABELS[v])
         ax[0].set_ylabel("mean |P_hat - P| (over UEs and SNRs)")
         ax[1].set_ylabel("fine-tuning trigger rate")
         for a in ax:

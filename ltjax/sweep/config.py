@@ -21,7 +21,9 @@ the order the keys appear in the schema.
 Paths written in a sweep file (``out`` and every ``path`` parameter) are relative to the
 directory of the sweep file, so a sweep runs the same from any working directory. The
 defaults (``results/<name>`` and the defaults of path parameters) are relative to the
-working directory.
+working directory. An input file may instead be named ``package:<path>``, a file shipped
+inside ltjax (``ltjax.data.shipped``, e.g. ``package:models/bler_ff_tdla30.msgpack``), the
+same from any directory and install.
 
 The grid is counted before it is built: more than ``max_points`` points (default
 :data:`DEFAULT_MAX_POINTS`, ``ltjax run --max-points``) is refused with the count.
@@ -53,6 +55,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from ltjax.data.shipped import PREFIX as PACKAGE_PREFIX, is_package_path, package_file
 from ltjax.errors import InputError, input_error, one_line
 from ltjax.io import check_input_file
 from ltjax.params import Param, resolve_path
@@ -188,6 +191,14 @@ def _check_scalar(src: str, key: str, p: Param, v: Any, kind: str) -> Any:
             raise input_error(src, key, "contains a NUL character")
         if kind == "path" and len(v.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
             raise input_error(src, key, f"path longer than {MAX_PATH_BYTES} bytes")
+        if kind == "path" and is_package_path(v):
+            if p.role != "input":  # shipped files are read-only, and a directory is never shipped
+                raise input_error(src, key, f"{_show(v)}: a {PACKAGE_PREFIX} path names a file shipped with ltjax "
+                                            "(read-only); allowed for input files only")
+            try:
+                package_file(v)
+            except InputError as e:
+                raise input_error(src, key, str(e)) from None
     elif kind == "int":
         if isinstance(v, bool) or not isinstance(v, int):
             raise input_error(src, key, f"expected an integer, got {_show(v)} ({_type_name(v)})")
@@ -257,6 +268,9 @@ def _check_out(source: str, out: Any) -> str:
         raise input_error(source, "out", f"contains a control character: {_show(out)}")
     if len(out.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
         raise input_error(source, "out", f"path longer than {MAX_PATH_BYTES} bytes")
+    if is_package_path(out):
+        raise input_error(source, "out", f"{_show(out)}: a {PACKAGE_PREFIX} path names a file shipped with ltjax "
+                                         "(read-only); allowed: a directory to write")
     return out
 
 

@@ -32,10 +32,15 @@ def test_ci_runs_the_readme_test_command_verbatim():
 
 
 def test_quickstart_sweep_exists_and_validates():
+    """The first command is the LightTune demo: fine-tuning the shipped model on TDL-B50."""
+    from ltjax.data.shipped import FF_BLER_MODEL
     from ltjax.sweep import load_sweep
 
     cfg = load_sweep(ROOT / "sweeps/quickstart.toml")
-    assert cfg.points()
+    assert cfg.experiment.name == "lighttune_bler_error" and cfg.points()
+    assert {k: cfg.fixed[k] for k in ("channel", "doppler_hz", "n_ue", "n_periods", "model_path")} == {
+        "channel": "TDL-B50", "doppler_hz": 30.0, "n_ue": 1000, "n_periods": 20, "model_path": FF_BLER_MODEL}
+    load_sweep(ROOT / "sweeps/link_curves_quickstart.toml")  # the link curves it replaced
 
 
 def test_quickstart_writes_to_a_directory_git_ignores():

@@ -44,7 +44,7 @@ def test_sweep_from_python(tmp_path, capsys):
 
 
 def test_results_dataframe(capsys):
-    _run("results_dataframe.py", str(ROOT / "results" / "quickstart"))
+    _run("results_dataframe.py", str(ROOT / "results" / "link_curves_quickstart"))
     out = capsys.readouterr().out
     assert "experiment link_bler_curves" in out and "metrics: bler" in out
 

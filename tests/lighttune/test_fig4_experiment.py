@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ltjax.errors import InputError
-from ltjax.experiments.lighttune_bler_error import VARIANT_NAMES, run_point
+from ltjax.experiments.lighttune_bler_error import VARIANT_NAMES, run_point, variant_names
 from ltjax.lighttune.model import load_model
 from ltjax.link import follow_cqi, link_params_for_scenario, run_ue
 from ltjax.sweep.config import parse_sweep
@@ -67,6 +67,24 @@ def test_variants_see_identical_link_sequences(offline):
     np.testing.assert_array_equal(np.asarray(alone.bler), o["bler"][1])  # ACK/NACK counts: exact
     # estimated features: float32 round-off only (a vmapped micro-batch vectorises differently)
     np.testing.assert_allclose(np.asarray(alone.features), o["features"][1], rtol=1e-6)
+
+
+def test_a_variant_subset_gives_the_full_runs_numbers(offline):
+    """``variants = <one variant>`` runs no fine-tuning and that variant only; both see the same
+    link and negatives as in the full run, so their outputs are the full run's rows."""
+    tmp, _ = offline
+    model, _ = load_model(tmp / "model" / "ff_model.msgpack")
+    names = variant_names("one_step_hard")
+    assert names == ("none", "one_step_hard") and variant_names() == VARIANT_NAMES
+    key = jax.random.key(5)
+    sub = run_point(key, model, "TDL-B50", 20.0, 30.0, n_ue=2, n_periods=3, names=names)
+    full = run_point(key, model, "TDL-B50", 20.0, 30.0, n_ue=2, n_periods=3)
+    rows = [VARIANT_NAMES.index(n) for n in names]
+    assert sub["err"].shape == (2, 2, 3)
+    for k in ("err", "upd", "bler_seen"):
+        np.testing.assert_allclose(sub[k], full[k][:, rows], rtol=0, atol=1e-6, err_msg=k)
+    with pytest.raises(ValueError, match="allowed: all, standard_uniform"):
+        variant_names("none")
 
 
 def test_lighttune_bler_error_end_to_end(offline, tmp_path):

@@ -55,16 +55,16 @@ def _run(params, n_ue, n_periods, seed):
 
 
 @pytest.mark.slow
-def test_legacy_physics_reproduces_committed_quickstart_rows():
-    """``legacy_physics`` is the engine before the options: rows of results/quickstart (made before
-    them) come out again. Counts-based columns are exact; the abstraction's mean TBLER matches to
+def test_legacy_physics_reproduces_committed_link_curves_quickstart_rows():
+    """``legacy_physics`` is the engine before the options: rows of results/link_curves_quickstart
+    (made before them) come out again. Counts-based columns are exact; the abstraction's mean TBLER matches to
     float32 round-off (1e-6 relative: the row was made before an earlier refactor that reordered
     float32 sums; the ACK draws, and so every count, are unchanged)."""
     from ltjax.experiments.link_bler_curves import LinkBlerCurvesParams, link_bler_curves
     from ltjax.link import LEGACY_PHYSICS
     from ltjax.params import build
 
-    rows = {int(r["point"]): r for r in csv.DictReader(open(REPO / "results/quickstart/data.csv"))}
+    rows = {int(r["point"]): r for r in csv.DictReader(open(REPO / "results/link_curves_quickstart/data.csv"))}
     for point in (5, 21):  # AWGN 8 dB MCS 16 (BLER 0.75), TDL-C200 12 dB MCS 16 (HARQ active)
         r = rows[point]
         p = build(LinkBlerCurvesParams, {"channel": r["channel"], "snr_db": float(r["snr_db"]), "mcs": int(r["mcs"]),

@@ -54,6 +54,8 @@ TINY: dict[str, dict] = {
                             "max_samples": st.integers(0, 64)},
     "lighttune_bler_error": {"n_ue": 2, "n_periods": 1,
                              "model_path": str(RESULTS / "bler_offline_model" / "ff_model.msgpack")},
+    "ff_class_histogram": {"n_samples": 2, "periods_per_ue": 1,
+                           "model_path": str(RESULTS / "bler_offline_model" / "ff_model.msgpack")},
     "cqi_throughput": {"n_ue": 2, "n_periods": 1, "ff_model": str(RESULTS / "bler_offline_model" / "ff_model.msgpack"),
                        "ml_model": str(RESULTS / "ml_baseline_offline_model" / "ml_model.msgpack")},
     "cqi_tune_map": {"n_ue": 2, "n_periods": 2, "early_periods": 1,
@@ -68,6 +70,9 @@ TINY: dict[str, dict] = {
     "ldpc_fading_validation": {"n_prb": 1, "n_rx": 1, "n_tb": 4, "batch": 4,
                                "channel": st.sampled_from(["AWGN", "TDL-C200"])},
     "olla_offsets": {"n_ue": 2, "n_periods": 2, "warmup_periods": 1},
+    "lighttune_convergence": {"n_ue": 2, "n_periods": 2, "tail_periods": 2, "probe_period": 1, "n_rep": 2,
+                              "model_path": str(RESULTS / "bler_offline_model" / "ff_model.msgpack")},
+    "ff_memory": {"sizes": st.sampled_from([[13, 4], [13, 4, 4]]), "n_ue": st.sampled_from([1, 3])},
 }
 _LCM = {"n_ue": 1, "n_steps": 60, "t_lcm_s": 0.12, "n_seeds": 1, "width": 2, "epochs": 1, "n_per_region": 100,
         "n_eval": 10, "cache_dir": "{shared}/beam_models"}
