@@ -164,22 +164,23 @@ def test_degenerate_standardisation_is_refused(tmp_path, bad):
 
 
 def test_committed_model_and_dataset_still_load():
-    """The committed artefacts (stamped with the earlier config hash and the FF settings under
-    "lt") load, and the dataset is the one the committed bler_offline sweep reuses."""
+    """The committed artefacts load, and the dataset is the one the committed bler_offline sweep
+    reuses: that of the engine's physical defaults (first-transmission labels), never the legacy
+    physics' (whose model is kept in results/bler_offline_model_legacy/)."""
     import ltjax.experiments.bler_offline as bo
     from ltjax.link.config import LEGACY_PHYSICS
     from ltjax.params import build
 
     model, meta = load_model(REPO / "results/bler_offline_model/ff_model.msgpack")
     assert model.spec.predict_mode == "sum_layers" and model.spec.label_scale == 10.0
+    legacy_model, _ = load_model(REPO / "results/bler_offline_model_legacy/ff_model.msgpack")
+    assert legacy_model.spec == model.spec
     data, cfg = load_dataset(REPO / "results/bler_offline_model/dataset.npz")
     assert data["features"].shape == (91_520, 12)
     point_key = jax.random.fold_in(jax.random.key(0), 0)  # sweeps/bler_offline.toml: seed 0, point 0
-    # made before the link-physics options existed: it is the dataset of the legacy physics ...
-    legacy = config_hash(bo._dataset_config(build(bo.BlerOfflineParams, dict(LEGACY_PHYSICS)), point_key), 16)
-    assert config_hash(cfg, 16) == legacy
-    # ... and never the dataset of today's defaults (first-transmission labels): those are simulated
-    assert config_hash(bo._dataset_config(build(bo.BlerOfflineParams, {}), point_key), 16) != legacy
+    today = config_hash(bo._dataset_config(build(bo.BlerOfflineParams, {}), point_key), 16)
+    assert config_hash(cfg, 16) == today
+    assert config_hash(bo._dataset_config(build(bo.BlerOfflineParams, dict(LEGACY_PHYSICS)), point_key), 16) != today
 
 
 def test_dataset_generation_files_and_chunking(tmp_path):
@@ -243,15 +244,15 @@ def test_default_bler_model_learns_a_feature_dependent_bler():
     assert mae < 0.8 * const, (mae, const)
 
 
-def test_legacy_physics_remakes_the_committed_dataset_bit_for_bit():
-    """The first 32 UEs (256 samples) of the committed dataset, simulated again with the link-physics
-    options at LEGACY_PHYSICS (the engine that made it): features, labels and SNRs identical. The same
+def test_default_physics_remakes_the_committed_dataset_bit_for_bit():
+    """The first 32 UEs (256 samples) of the committed dataset, simulated again with the engine's
+    default link physics (the engine that made it): features, labels and SNRs identical. The same
     32-UE micro-batch as the committed run, so float results are bit-identical too."""
-    from ltjax.link.config import legacy_physics
+    from ltjax.link import LinkConfig
 
     data, _ = load_dataset(REPO / "results/bler_offline_model/dataset.npz")
     key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), 0), 0)  # seed 0, point 0, training split
     again = generate_bler_dataset(key, 256, channel="TDL-A30", snr_db_range=(0.0, 12.0), doppler_hz=10.0,
-                                  periods_per_ue=8, cfg=legacy_physics())
+                                  periods_per_ue=8, cfg=LinkConfig())
     for name in ("features", "bler", "snr_db"):
         np.testing.assert_array_equal(again[name], data[name][:256], err_msg=name)
