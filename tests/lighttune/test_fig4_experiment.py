@@ -114,3 +114,34 @@ def test_bler_offline_refuses_a_bad_model_dir_before_compute(tmp_path):
     with pytest.raises(InputError, match="model_dir.*is a file") as e:
         run_sweep(cfg, out=tmp_path / "off3", progress=False)
     assert "\n" not in str(e.value)
+
+
+def test_achievable_floor_is_wired_and_leaves_the_test_ues_alone(offline):
+    """The floor trains on UEs n_ue .. n_ue + floor_ue - 1 (same kernel, own keys) and scores the
+    test UEs; adding it changes none of their numbers; achieved = reduction / reduction_floor."""
+    from ltjax.experiments.lighttune_bler_error import (FLOOR_STREAM, LightTuneBlerErrorParams,
+                                                        achievable_floor, lighttune_bler_error)
+
+    tmp, _ = offline
+    path = str(tmp / "model" / "ff_model.msgpack")
+    key = jax.random.key(3)
+    base = LightTuneBlerErrorParams(channel="TDL-B50", doppler_hz=30.0, snr_db=20.0, n_ue=2, n_periods=3,
+                                    model_path=path, variants="one_step_uniform")
+    plain = lighttune_bler_error(key, base)
+    res = lighttune_bler_error(key, base.replace(floor_ue=3, floor_epochs=2))
+    for k, v in plain.items():  # the test UEs' numbers do not depend on the floor
+        np.testing.assert_array_equal(np.asarray(res[k]), np.asarray(v), err_msg=k)
+    assert res["floor_samples"] == 3 * 3
+    # the floor's training samples are UEs 2..4 of the same point (not the test UEs 0..1)
+    model, _ = load_model(path)
+    o = run_point(key, model, "TDL-B50", 20.0, 30.0, n_ue=5, n_periods=3, names=("none", "one_step_uniform"))
+    fl = achievable_floor(jax.random.fold_in(key, FLOOR_STREAM), o["features"][2:], o["bler"][2:],
+                          o["features"][:2], o["bler"][:2], epochs=2)
+    assert res["err_floor"] == pytest.approx(float(fl["err"].mean()), rel=1e-12)
+    assert res["err_floor_train"] == pytest.approx(float(fl["train_err"]), rel=1e-12)
+    red_floor = 1.0 - res["err_floor"] / res["err_none"]
+    assert res["reduction_floor"] == pytest.approx(red_floor, rel=1e-12)
+    if red_floor > 0:
+        assert res["achieved_one_step_uniform"] == pytest.approx(res["reduction_one_step_uniform"] / red_floor, rel=1e-12)
+    else:
+        assert np.isnan(res["achieved_one_step_uniform"])

@@ -52,7 +52,7 @@ TINY: dict[str, dict] = {
                             "model_out": "{tmp}/ml/ml_model.msgpack", "epochs": 1,
                             "batch_size": st.integers(1, 64), "cycle_epochs": st.integers(1, 3),
                             "max_samples": st.integers(0, 64)},
-    "lighttune_bler_error": {"n_ue": 2, "n_periods": 1,
+    "lighttune_bler_error": {"n_ue": 2, "n_periods": 1, "floor_ue": st.sampled_from([0, 2]), "floor_epochs": 1,
                              "model_path": str(RESULTS / "bler_offline_model" / "ff_model.msgpack")},
     "ff_class_histogram": {"n_samples": 2, "periods_per_ue": 1,
                            "model_path": str(RESULTS / "bler_offline_model" / "ff_model.msgpack")},
