@@ -39,7 +39,8 @@ is label noise (the channel decorrelates within the 80 ms period) plus its own f
 Keys: UE u uses k_u = fold_in(point_key, u); its link ``fold_in(k_u, 0)``, its LightTune
 negatives ``fold_in(fold_in(k_u, 1), t)`` (the same for every variant); the floor model's weights
 and minibatch order ``fold_in(point_key, FLOOR_STREAM)``. Adding a floor does not change the test
-UEs' numbers.
+UEs' keys; their numbers are bit-identical once n_ue >= 32 (``map_ues``' micro-batch; below that
+the micro-batch grows with the floor's UEs, which may move float results in the last bits).
 """
 
 from __future__ import annotations

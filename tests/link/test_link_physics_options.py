@@ -135,9 +135,11 @@ def test_cqi_tables_ordering_and_awgn_snr_formula():
     lower and higher on average. In a flat static channel there is nothing left out: the two
     agree. "awgn_snr" maps the measured wideband SNR: sinr_eff = SNR_est - 10 log10(1 + 1/12)
     (2 reference DMRS symbols) for every modulation."""
-    for channel, snr, fd in (("TDL-C200", 25.0, 50.0), ("AWGN-EQ", 10.0, 0.0)):
-        rep = {t: _reports(dataclasses.replace(SMALL, cqi_table=t), channel, snr, fd)
-               for t in ("exact", "awgn_mmib", "awgn_snr")}
+    # (the awgn_snr formula does not depend on the channel: checked on the first one only, as each
+    # table kind is a compile of the engine)
+    for channel, snr, fd, tables in (("TDL-C200", 25.0, 50.0, ("exact", "awgn_mmib", "awgn_snr")),
+                                     ("AWGN-EQ", 10.0, 0.0, ("exact", "awgn_mmib"))):
+        rep = {t: _reports(dataclasses.replace(SMALL, cqi_table=t), channel, snr, fd) for t in tables}
         ex, mm = rep["exact"], rep["awgn_mmib"]
         np.testing.assert_array_equal(np.asarray(ex.snr_db), np.asarray(mm.snr_db))  # same measurement
         d = np.asarray(mm.sinr_eff_db) - np.asarray(ex.sinr_eff_db)  # [U, 3]
@@ -147,9 +149,10 @@ def test_cqi_tables_ordering_and_awgn_snr_formula():
             assert np.mean(np.asarray(mm.cqi)) > np.mean(np.asarray(ex.cqi))
         else:  # flat, static: only the (tiny) ageing term at the noise-limited Doppler estimate
             assert np.all(np.abs(d) < 0.05), np.abs(d).max()
-        want = np.asarray(rep["awgn_snr"].snr_db) - 10 * math.log10(1 + 1 / 12)
-        np.testing.assert_allclose(np.asarray(rep["awgn_snr"].sinr_eff_db), want[:, None] + np.zeros((1, 3)),
-                                   atol=2e-3)
+        if "awgn_snr" in rep:
+            want = np.asarray(rep["awgn_snr"].snr_db) - 10 * math.log10(1 + 1 / 12)
+            np.testing.assert_allclose(np.asarray(rep["awgn_snr"].sinr_eff_db), want[:, None] + np.zeros((1, 3)),
+                                       atol=2e-3)
 
 
 def test_csi_report_measured_delay_slots_before_use():

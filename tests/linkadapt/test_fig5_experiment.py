@@ -90,8 +90,9 @@ def test_common_random_numbers_and_frozen_ml_weights(models):
 
     ff, ml = load_models(str(models["ff"]), str(models["ml"]))
     w0 = jax.tree.map(np.array, ml.variables)
-    o = run_point(jax.random.key(3), "TDL-C200", 10.0, 50.0, 3, 3, ff, ml)
-    o2 = run_point(jax.random.key(3), "TDL-C200", 10.0, 50.0, 3, 3, ff, ml)
+    # (all schemes, at the sizes of test_cqi_throughput_end_to_end: the program it compiles)
+    o = run_point(jax.random.key(3), "TDL-C200", 10.0, 50.0, 3, 3, ff, ml, scan.ALL_SCHEMES)
+    o2 = run_point(jax.random.key(3), "TDL-C200", 10.0, 50.0, 3, 3, ff, ml, scan.ALL_SCHEMES)
     jax.tree.map(np.testing.assert_array_equal, o, o2)
     jax.tree.map(np.testing.assert_array_equal, w0, jax.tree.map(np.array, ml.variables))
     # OLLA and both CQI-Tune schemes start from the same table CQI (offset 0, same t = 0 report)
@@ -107,12 +108,13 @@ def test_a_scheme_alone_equals_its_column_in_the_joint_run(models):
     from ltjax.experiments.cqi_throughput import load_models
 
     ff, ml = load_models(str(models["ff"]), str(models["ml"]))
-    params = link_params_for_scenario("TDL-B50", 15.0, 30.0)
+    # the joint run at the sizes of test_cqi_throughput_end_to_end (the program it compiles)
+    params = link_params_for_scenario("TDL-C200", 15.0, 50.0)
     thr = jnp.asarray(olla.thresholds_for(params.cfg))
-    joint = map_ues(scan.run_schemes, jax.random.key(5), 2, params,
+    joint = map_ues(scan.run_schemes, jax.random.key(5), 3, params,
                     scan.make_policies(scan.ALL_SCHEMES, thresholds=thr, ff_model=ff, ml_model=ml),
                     static={"n_periods": 3})
-    alone = map_ues(scan.run_schemes, jax.random.key(5), 2, params,
+    alone = map_ues(scan.run_schemes, jax.random.key(5), 3, params,
                     scan.make_policies(("olla",), thresholds=thr), static={"n_periods": 3})
     for k in ("throughput_mbps", "n_ack", "n_nack", "cqi", "offset"):
         np.testing.assert_array_equal(alone[k][..., 0], joint[k][..., scan.ALL_SCHEMES.index("olla")])

@@ -83,7 +83,7 @@ for _name in ("lcm_global_model", "lcm_monitoring", "lcm_latency"):
 # Those whose tiny run still compiles the whole link engine or trains the beam models get
 # one. LTJAX_VALIDATION_EXAMPLES=N runs N examples of every experiment (a deeper search).
 EXAMPLES = 2
-CHEAP = ("awgn_ber", "mnist_ff_loss", "ml_baseline_offline", "link_bler_curves", "ldpc_bler")
+CHEAP = ("awgn_ber", "mnist_ff_loss", "ml_baseline_offline", "ldpc_bler")
 
 
 def _examples(name: str) -> int:
