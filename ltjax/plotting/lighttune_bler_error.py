@@ -48,16 +48,20 @@ def headline(names) -> str:
 
 def reductions(sub) -> dict[str, float]:
     """1 - mean_SNR(err_v) / mean_SNR(err_none) for each variant present in ``sub``."""
+    return {v: _reduction(sub, f"err_{v}") for v in present(sub)}
+
+
+def _reduction(sub, column: str) -> float:
+    """1 - mean_SNR(column) / mean_SNR(err_none)."""
     e0 = np.mean([r["err_none"] for r in sub])
-    return {v: float(1.0 - np.mean([r[f"err_{v}"] for r in sub]) / e0) if e0 > 0 else 0.0 for v in present(sub)}
+    return float(1.0 - np.mean([r[column] for r in sub]) / e0) if e0 > 0 else 0.0
 
 
 def achievable(sub) -> float | None:
     """1 - mean_SNR(err_floor) / mean_SNR(err_none), the achievable floor's reduction; None without a floor."""
     if not all(isinstance(r.get("err_floor"), float) for r in sub):
         return None
-    e0 = np.mean([r["err_none"] for r in sub])
-    return float(1.0 - np.mean([r["err_floor"] for r in sub]) / e0) if e0 > 0 else 0.0
+    return _reduction(sub, "err_floor")
 
 
 def plot_error_vs_snr(result_dir: Path) -> list[Path]:
