@@ -18,6 +18,7 @@ on that layer, so rank 1 with a 2-column zero-padded W needs no special case.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 
@@ -41,6 +42,30 @@ def lmmse_sinr(h, w, noise_var):
     return lmmse_sinr_from_g(jnp.real(g), jnp.imag(g), noise_var)
 
 
+def _sum_rx(x):
+    """x [..., Nr] summed over the receive antennas as explicit additions, x_0 + x_1 + ...
+
+    The value of ``jnp.sum(x, axis=-1)`` (bit for bit for Nr <= 2), written so that XLA fuses
+    it into the consumer rather than emitting a separate reduction.
+    """
+    out = x[..., 0]
+    for i in range(1, x.shape[-1]):
+        out = out + x[..., i]
+    return out
+
+
+def _rounded(nv, *products):
+    """The products as they are, each kept a separately rounded float32 value.
+
+    A select on a condition the compiler cannot decide (the noise power ``nv`` is >= 0 by
+    contract, so it always returns the product) stands between each multiply and the add
+    that consumes it, so LLVM cannot contract them into one fused multiply-add.
+    """
+    keep = jnp.asarray(nv) >= 0
+    keep = keep[..., None] if keep.ndim else keep  # [R] noise powers broadcast over Nr
+    return tuple(jnp.where(keep, p, jnp.float32(0.0)) for p in products)
+
+
 def lmmse_sinr_from_g(gr, gi, noise_var):
     """``lmmse_sinr`` from the effective channel G = H W given as real and imaginary parts.
 
@@ -55,12 +80,21 @@ def lmmse_sinr_from_g(gr, gi, noise_var):
     r = gr.shape[-1]
     if r not in (1, 2):
         raise ValueError(f"lmmse_sinr: rank must be 1 or 2, got {r}")
-    p1 = jnp.sum(gr[..., 0] ** 2 + gi[..., 0] ** 2, axis=-1) / nv  # |g_1|^2 / N  [R]
     if r == 1:
+        p1 = jnp.sum(gr[..., 0] ** 2 + gi[..., 0] ** 2, axis=-1) / nv  # |g_1|^2 / N  [R]
         return p1[:, None].astype(jnp.float32)
-    p2 = jnp.sum(gr[..., 1] ** 2 + gi[..., 1] ** 2, axis=-1) / nv
-    c_re = jnp.sum(gr[..., 0] * gr[..., 1] + gi[..., 0] * gi[..., 1], axis=-1) / nv  # g_1^H g_2 / N
-    c_im = jnp.sum(gr[..., 0] * gi[..., 1] - gi[..., 0] * gr[..., 1], axis=-1) / nv
+    # The Gram terms summed over the receive antennas. ``_rounded`` keeps every product a
+    # separately rounded float32 (no contracted multiply-add), so the sums are those XLA's
+    # reduction kernels compute; the explicit additions over Nr let XLA on CPU fuse the
+    # sums into the SINR's elementwise kernel instead of four library reductions per slot
+    # (half of the link engine's run time).
+    sq_r, sq_i, rr, ii, ri, ir, sq2_r, sq2_i = _rounded(
+        nv, gr[..., 0] ** 2, gi[..., 0] ** 2, gr[..., 0] * gr[..., 1], gi[..., 0] * gi[..., 1],
+        gr[..., 0] * gi[..., 1], gi[..., 0] * gr[..., 1], gr[..., 1] ** 2, gi[..., 1] ** 2)
+    p1 = _sum_rx(sq_r + sq_i) / nv  # |g_1|^2 / N  [R]
+    p2 = _sum_rx(sq2_r + sq2_i) / nv
+    c_re = _sum_rx(rr + ii) / nv  # g_1^H g_2 / N
+    c_im = _sum_rx(ri - ir) / nv
     a11, a22 = 1.0 + p1, 1.0 + p2
     det = a11 * a22 - (c_re**2 + c_im**2)
     # [(A)^{-1}]_{11} = a22 / det, so SINR_1 = det / a22 - 1 (and symmetrically).
