@@ -39,7 +39,10 @@ def test_quickstart_sweep_exists_and_validates():
     cfg = load_sweep(ROOT / "sweeps/quickstart.toml")
     assert cfg.experiment.name == "lighttune_bler_error" and cfg.points()
     assert {k: cfg.fixed[k] for k in ("channel", "doppler_hz", "n_ue", "n_periods", "model_path")} == {
-        "channel": "TDL-B50", "doppler_hz": 30.0, "n_ue": 1000, "n_periods": 20, "model_path": FF_BLER_MODEL}
+        "channel": "TDL-B50", "doppler_hz": 30.0, "n_ue": 352, "n_periods": 20, "model_path": FF_BLER_MODEL}
+    # a few SNRs, about 1,000 UEs in all, each UE count a multiple of the 32-UE micro-batch
+    assert cfg.axes["snr_db"] == [5.0, 20.0, 35.0] and cfg.fixed["n_ue"] * len(cfg.axes["snr_db"]) >= 1000
+    assert cfg.fixed["n_ue"] % 32 == 0
     load_sweep(ROOT / "sweeps/link_curves_quickstart.toml")  # the link curves it replaced
 
 
