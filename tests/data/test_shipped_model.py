@@ -123,9 +123,15 @@ def _without_paths(config: dict, path_keys) -> dict:
     return {**config, "params": params}
 
 
-def test_shipped_model_is_what_bler_offline_sweep_makes_today():
-    """The sidecar's recorded config against the one sweeps/bler_offline.toml, as parsed today,
-    would record.
+@pytest.mark.parametrize("sidecar, sweep, remake", [
+    (SHIPPED.with_suffix(".json"), "bler_offline.toml", FF_BLER_MODEL_REMAKE),
+    (ROOT / "results/bler_offline_model_physical/ff_model.json", "bler_offline_physical.toml",
+     "`ltjax run sweeps/bler_offline_physical.toml` remakes it"),
+], ids=["shipped", "physical"])
+def test_model_is_what_its_bler_offline_sweep_makes_today(sidecar, sweep, remake):
+    """A model sidecar's recorded config against the one its sweep file, as parsed today, would
+    record: the shipped model (sweeps/bler_offline.toml) and the committed physical-scaling model
+    (sweeps/bler_offline_physical.toml).
 
     ``bler_offline`` records ``config`` = {experiment, params, dataset_config_hash, key_data,
     model_format, sizes} (``_model_config``) beside its ``config_hash``; the sweep's own config
@@ -137,9 +143,8 @@ def test_shipped_model_is_what_bler_offline_sweep_makes_today():
 
     from ltjax.experiments import bler_offline as bo
 
-    sidecar = SHIPPED.with_suffix(".json")
     recorded = json.loads(sidecar.read_text())["config"]  # matches its config_hash: load_model checks
-    cfg = load_sweep(ROOT / "sweeps" / "bler_offline.toml")
+    cfg = load_sweep(ROOT / "sweeps" / sweep)
     assert cfg.n_points == 1
     p = cfg.params_for(cfg.points()[0])
     key = jax.random.fold_in(jax.random.key(cfg.seed), 0)
@@ -152,6 +157,6 @@ def test_shipped_model_is_what_bler_offline_sweep_makes_today():
     diffs += [f"{k} {got.get(k)!r} -> {want.get(k)!r}" for k in sorted(set(got) | set(want))
               if k != "params" and got.get(k) != want.get(k)]
     assert config_hash(got, 16) == config_hash(want, 16), (
-        f"{sidecar.relative_to(ROOT)} was made by another sweeps/bler_offline.toml (config hash without "
+        f"{sidecar.relative_to(ROOT)} was made by another sweeps/{sweep} (config hash without "
         f"paths {config_hash(got, 16)}, today's file gives {config_hash(want, 16)}; recorded -> today: "
-        f"{'; '.join(diffs[:8])}{' ...' if len(diffs) > 8 else ''}): {FF_BLER_MODEL_REMAKE}")
+        f"{'; '.join(diffs[:8])}{' ...' if len(diffs) > 8 else ''}): {remake}")
