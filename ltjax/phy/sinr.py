@@ -18,7 +18,6 @@ on that layer, so rank 1 with a 2-column zero-padded W needs no special case.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
 
