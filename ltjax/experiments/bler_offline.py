@@ -63,13 +63,16 @@ EVALUATE = jax.jit(evaluate_arrays, static_argnames=("spec",))
 def _dataset_config(p, key) -> dict:
     """The dataset's identity (its config hash decides reuse). The link-physics options are part
     of it, except when they are all at ``LEGACY_PHYSICS``: datasets made before the options
-    existed were made with those values, and keep their hash."""
+    existed were made with those values, and keep their hash. Likewise ``bler_model = "margin"``
+    (the only model before the LDPC calibration) is left out, so those datasets keep theirs."""
     cfg = {"format": DATASET_FORMAT, "n_samples": p.n_samples, "n_val": p.n_val,
            "channel": p.channel, "snr_db_range": [p.snr_min_db, p.snr_max_db],
            "doppler_hz": p.doppler_hz, "periods_per_ue": p.periods_per_ue,
            "key_data": np.asarray(jax.random.key_data(key)).tolist()}
     physics = physics_options(p)
     if physics != LEGACY_PHYSICS:
+        if physics["bler_model"] == "margin":
+            del physics["bler_model"]
         cfg["link_physics"] = physics
     return cfg
 
@@ -77,10 +80,13 @@ def _dataset_config(p, key) -> dict:
 def _model_config(p, dcfg: dict) -> dict:
     """The model's config (its sidecar's ``config``; its hash is ``model_config_hash``). The
     default ``feature_scaling = "standard"`` is left out: a standard model keeps the config
-    hash it had before the option existed; "physical" is recorded (and hashed)."""
+    hash it had before the option existed; "physical" is recorded (and hashed). The same holds
+    for ``bler_model = "margin"``, the model before the LDPC calibration."""
     params = as_dict(p)
     if params["feature_scaling"] == "standard":
         del params["feature_scaling"]
+    if params["bler_model"] == "margin":
+        del params["bler_model"]
     return {"experiment": "bler_offline", "params": params, "dataset_config_hash": config_hash(dcfg, 16),
             "key_data": dcfg["key_data"], "model_format": MODEL_FORMAT, "sizes": list(SIZES)}
 

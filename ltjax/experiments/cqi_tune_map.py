@@ -59,6 +59,7 @@ from ltjax.link import LEGACY_PHYSICS, LinkConfig
 from ltjax.link.options import LinkOptionsParams, config_from_options
 from ltjax.linkadapt import olla, scan
 from ltjax.params import field
+from ltjax.phy.bler import BLER_MODELS
 from ltjax.plotting.cqi_tune_map import plot_map
 from ltjax.sweep.registry import register_experiment
 
@@ -149,16 +150,18 @@ class CqiTuneMapParams:
     tau: float = field(0.9, 'CQI-Tune threshold tau_BLER (and the genie\'s)', lo=0.0, hi=1.0, lo_open=True)
     finetune: bool = field(True, 'LightTune fine-tuning on (False: the offline model only)')
     ff_model: str = field(DEFAULT_FF_MODEL, 'offline FF BLER model of the "new" cells; make it with `ltjax run sweeps/bler_offline.toml`', kind="path", role="input")
+    bler_model: str = field(LinkConfig().bler_model, 'code-block error model of the "new" cells (the "legacy" '
+                            'cells use LEGACY_PHYSICS: "margin")', choices=BLER_MODELS)
     ff_model_legacy: str = field(DEFAULT_FF_MODEL_LEGACY, 'offline FF BLER model of the "legacy" cells (trained under LEGACY_PHYSICS)', kind="path", role="input")
 
 
-def cell_setup(cell: str):
+def cell_setup(cell: str, bler_model: str = LinkConfig().bler_model):
     """(channel, snr_db, doppler_hz, LinkConfig, DynamicsParams, OllaParams, olla_feedback, model kind) of a cell."""
     baseline, lv = cell_levels(cell)
     b = BASELINES[baseline]
     channel = "TDL-A30" if lv["dyn"] == "switch" else lv["channel"]
-    opts = dict(LinkOptionsParams().__dict__)
-    opts.update(b["physics"])
+    opts = dict(LinkOptionsParams().__dict__, bler_model=bler_model)
+    opts.update(b["physics"])  # the "legacy" baseline sets its own model
     opts.update(cqi_table=lv["table"], bler_mode=lv["bler"])
     if lv["dyn"] == "snr_steps":
         opts.update(dynamics="snr_steps", snr_step_db=-6.0, step_periods=10)
@@ -175,7 +178,7 @@ def cell_setup(cell: str):
 
 def _check(p):
     try:
-        channel, _, fd, *_ = cell_setup(p.cell)
+        channel, _, fd, *_ = cell_setup(p.cell, p.bler_model)
     except ValueError as err:
         return "cell", str(err)
     return check_scenario(channel, fd)
@@ -196,7 +199,7 @@ _NAN_OK = tuple(f"gain_{s}{w}{c}_pct" for s in MAP_SCHEMES[1:] for w in ("", "_e
     allow_nonfinite=_NAN_OK,
 )
 def cqi_tune_map(key, p):
-    channel, snr_db, fd, cfg, dyn, olla_params, feedback, model_kind = cell_setup(p.cell)
+    channel, snr_db, fd, cfg, dyn, olla_params, feedback, model_kind = cell_setup(p.cell, p.bler_model)
     ff_model = load_ff_model(p.ff_model_legacy if model_kind == "legacy" else p.ff_model)
     o = run_point(key, channel, snr_db, fd, p.n_ue, p.n_periods, ff_model, None, MAP_SCHEMES,
                   olla_params=olla_params, tau=p.tau, finetune=p.finetune, cfg=cfg, dynamics=dyn,

@@ -27,6 +27,7 @@ from ltjax.channels import (
 )
 from ltjax.link.dynamics import DYNAMICS, DynamicsParams, check_dynamics
 from ltjax.numerics import db_to_lin
+from ltjax.phy.bler import BLER_MODELS, DEFAULT_BLER_MODEL
 from ltjax.phy.chest import CHEST_FREQ
 from ltjax.phy.harq import HarqState
 
@@ -45,7 +46,7 @@ RI_RULES = ("cqi_rate", "capacity")
 PDSCH_SNR_INITS = ("predicted", "csi_snr")
 OLLA_FEEDBACK = ("first_tx", "all_tx")
 LEGACY_PHYSICS = {"bler_mode": "all_tx", "cqi_table": "exact", "chest_freq": "none", "ri_rule": "capacity",
-                  "csi_delay_slots": 0, "pdsch_snr_init": "csi_snr"}
+                  "csi_delay_slots": 0, "pdsch_snr_init": "csi_snr", "bler_model": "margin"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +94,11 @@ class LinkConfig:
       pdsch_snr_init: period-0 PDSCH-SNR features: "predicted" (the mean PDSCH SINR the
         first CSI report predicts for its precoder, the features' own scale) or "csi_snr"
         (the CSI-RS SNR).
+      bler_model: the code-block error model of the abstraction (``ltjax.phy.bler``): "ldpc"
+        (calibrated on ltjax's NR LDPC link-level reference in AWGN; receiver losses come from
+        ``chest_freq`` and the DMRS error terms) or "margin" (the hand-chosen margin
+        1.5 + 3.5 (1 - R) dB, kept to reproduce results made before the calibration). The UE's
+        AWGN CQI table and the gNB's tables are computed with the same model.
       dynamics: non-stationary scenario, one of ``ltjax.link.dynamics.DYNAMICS``; its numbers
         are ``LinkParams.dynamics``.
       switch_model: TDL letter after a "profile_switch" (None: the same letter).
@@ -126,6 +132,7 @@ class LinkConfig:
     ri_rule: str = "cqi_rate"
     csi_delay_slots: int = 8
     pdsch_snr_init: str = "predicted"
+    bler_model: str = DEFAULT_BLER_MODEL
     dynamics: str = "stationary"
     switch_model: str | None = None
     gnb_olla: bool = False
@@ -167,7 +174,7 @@ class LinkConfig:
             bad("bler_target", f"must be in (0, 1), got {self.bler_target!r}")
         for name, allowed in (("bler_mode", BLER_MODES), ("cqi_table", CQI_TABLES), ("chest_freq", CHEST_FREQ),
                               ("ri_rule", RI_RULES), ("pdsch_snr_init", PDSCH_SNR_INITS), ("dynamics", DYNAMICS),
-                              ("olla_feedback", OLLA_FEEDBACK)):
+                              ("olla_feedback", OLLA_FEEDBACK), ("bler_model", BLER_MODELS)):
             if getattr(self, name) not in allowed:
                 bad(name, f"must be one of {allowed}, got {getattr(self, name)!r}")
         if (not isinstance(self.csi_delay_slots, (int, np.integer)) or isinstance(self.csi_delay_slots, bool)

@@ -48,7 +48,7 @@ from ltjax.link.config import (
 )
 from ltjax.link.dynamics import advance_shadowing, init_shadowing, params_in_force, switched
 from ltjax.numerics import db_to_lin, lin_to_db
-from ltjax.phy.bler import code_block_bler, transport_block_bler
+from ltjax.phy.bler import DEFAULT_BLER_MODEL, code_block_bler, transport_block_bler
 from ltjax.phy.chest import (
     FLAT_PROFILE, ageing_error, chest_error_var, flat_noise_error, rb_average_bias, wiener_error,
 )
@@ -99,7 +99,7 @@ def allocation_mask(n_rb, layers, n_rb_max: int):
     return (rb[:, None] & ly[None, :]).astype(jnp.float32)
 
 
-def tb_error_rate(sinr_rel, tb: TbDesc, tables, esm: str):
+def tb_error_rate(sinr_rel, tb: TbDesc, tables, esm: str, bler_model: str = DEFAULT_BLER_MODEL):
     """TBLER of ``tb`` given SINR [R, 2] on its (relative) RBs and layers; also its TBS.
 
     Returns:
@@ -110,7 +110,7 @@ def tb_error_rate(sinr_rel, tb: TbDesc, tables, esm: str):
     idx = (tb.mcs, tb.layers - 1, tb.n_dmrs - 1, tb.n_rb)
     eff = effective_sinr_db(sinr_rel, mask, tb.mcs, esm)
     bler_cb = code_block_bler(eff, jnp.asarray(MCS_QM)[tb.mcs], jnp.asarray(MCS_RATE_X1024)[tb.mcs],
-                              tables["k_cb"][idx], tables["n_sym_cb"][idx])
+                              tables["k_cb"][idx], tables["n_sym_cb"][idx], model=bler_model)
     return transport_block_bler(bler_cb, tables["n_cb"][idx]), tables["tbs"][idx], eff
 
 
@@ -229,7 +229,8 @@ def select_cqi(sinr_meas, ri, cfg, tables=None):
         per_mod = jax.vmap(lambda q: miesm_db(sinr_meas, q, mask))(jnp.asarray([2, 4, 6]))  # [3]
         eff = per_mod[qm // 2 - 1]
     idx = (jnp.asarray(cqis), ri - 1, cfg.cqi_ref_dmrs - 1, n_rb)
-    bler_cb = code_block_bler(eff, qm, rate, tables["cqi_k_cb"][idx], tables["cqi_n_sym_cb"][idx])
+    bler_cb = code_block_bler(eff, qm, rate, tables["cqi_k_cb"][idx], tables["cqi_n_sym_cb"][idx],
+                              model=cfg.bler_model)
     tbler = transport_block_bler(bler_cb, tables["cqi_n_cb"][idx])
     ok = tbler <= cfg.bler_target
     cqi = jnp.max(jnp.where(ok, jnp.asarray(cqis), 0)).astype(jnp.int32)
@@ -405,7 +406,7 @@ def slot_step(key, state: LinkState, slot_index, t_s, new_tb: TbDesc, params: Li
     mask = allocation_mask(tb.n_rb, tb.layers, n_rb_max)
     sinr_rel = sinr[rel] * mask  # relative to rb_start, zero outside the allocation
     combined = prior + sinr_rel  # chase combining: SINR adds per RB and layer
-    tbler, tbs, eff = tb_error_rate(combined, tb, tables, cfg.esm)
+    tbler, tbs, eff = tb_error_rate(combined, tb, tables, cfg.esm, cfg.bler_model)
     ack = jax.random.uniform(key) >= tbler
     harq, dropped = harq_feedback(state.harq, process, tb, combined, ack, cfg.max_tx)
     if cfg.gnb_olla:

@@ -3,13 +3,14 @@
 Experiments that run the link engine (``link_bler_curves``, ``cqi_throughput``,
 ``lighttune_bler_error``, ``olla_offsets``) inherit :class:`LinkOptionsParams`, so every
 option of ``LinkConfig`` (BLER definition, UE CQI table, DMRS frequency error, RI rule, CSI
-delay, period-0 PDSCH SNR) and every dynamics number is a sweep key, and a sweep axis,
+delay, period-0 PDSCH SNR, code-block error model) and every dynamics number is a sweep key, and a sweep axis,
 with the engine's default and its schema. :func:`apply_link_options` turns them into the
 ``LinkConfig`` fields and the traced ``DynamicsParams``; :func:`check_link_options` gives the
 one-line problem of a bad combination for an experiment's ``check``. To reproduce results
 made before the options existed, set the ``LEGACY_PHYSICS`` values (e.g. ``bler_mode =
 "all_tx"``, ``cqi_table = "exact"``, ``chest_freq = "none"``, ``ri_rule = "capacity"``,
-``csi_delay_slots = 0``, ``pdsch_snr_init = "csi_snr"``).
+``csi_delay_slots = 0``, ``pdsch_snr_init = "csi_snr"``, ``bler_model = "margin"``); results made
+with the hand-chosen margin before the LDPC calibration need ``bler_model = "margin"`` only.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ltjax.channels import ChannelParams, Scenario, max_delay_spread_s, max_dopp
 from ltjax.link.config import BLER_MODES, CQI_TABLES, PDSCH_SNR_INITS, RI_RULES, LinkConfig
 from ltjax.link.dynamics import DYNAMICS, DynamicsParams
 from ltjax.params import field
+from ltjax.phy.bler import BLER_MODELS
 from ltjax.phy.chest import CHEST_FREQ
 
 _D = LinkConfig()
@@ -43,9 +45,12 @@ class LinkPhysicsParams:
                                                      'in (TS 38.214 5.2.2.5)', lo=0, hi=10_000)
     pdsch_snr_init: str = field(_D.pdsch_snr_init, 'period-0 PDSCH-SNR features: the PDSCH SINR the first report '
                                                    'predicts, or the CSI-RS SNR', choices=PDSCH_SNR_INITS)
+    bler_model: str = field(_D.bler_model, 'code-block error model: calibrated on the NR LDPC reference decoder, or '
+                                           'the hand-chosen margin 1.5 + 3.5 (1 - R) dB of earlier results',
+                            choices=BLER_MODELS)
 
 
-PHYSICS_KEYS = ("bler_mode", "cqi_table", "chest_freq", "ri_rule", "csi_delay_slots", "pdsch_snr_init")
+PHYSICS_KEYS = ("bler_mode", "cqi_table", "chest_freq", "ri_rule", "csi_delay_slots", "pdsch_snr_init", "bler_model")
 
 
 def physics_options(p) -> dict:
@@ -94,7 +99,7 @@ def apply_link_options(cfg: LinkConfig, p, delay_spread_s: float, doppler_hz: fl
         switch_model, switch_ds = _switch_scenario(p, cfg.channel.model, float(delay_spread_s))
     cfg = dataclasses.replace(cfg, bler_mode=p.bler_mode, cqi_table=p.cqi_table, chest_freq=p.chest_freq,
                               ri_rule=p.ri_rule, csi_delay_slots=int(p.csi_delay_slots),
-                              pdsch_snr_init=p.pdsch_snr_init, dynamics=p.dynamics, switch_model=switch_model)
+                              pdsch_snr_init=p.pdsch_snr_init, bler_model=p.bler_model, dynamics=p.dynamics, switch_model=switch_model)
     fd_after = float(doppler_hz) if float(p.switch_doppler_hz) < 0 else float(p.switch_doppler_hz)
     dyn = DynamicsParams(snr_step_db=float(p.snr_step_db), step_periods=float(p.step_periods),
                          shadow_sigma_db=float(p.shadow_sigma_db), shadow_corr_periods=float(p.shadow_corr_periods),

@@ -45,6 +45,7 @@ from flax import struct
 
 from ltjax.linkadapt.policy import Observation, metrics, no_backoff
 from ltjax.phy.tables import CQI_QM, N_CQI
+from ltjax.phy.bler import DEFAULT_BLER_MODEL
 from ltjax.phy.thresholds import awgn_sinr_thresholds
 
 BLER_TARGET = 0.1
@@ -112,7 +113,8 @@ def feedback_counts(out, feedback: str = "first_tx"):
 
 
 def cqi_sinr_thresholds(n_rb: int = 106, n_symb_sh: int = 13, cqi_ref_dmrs: int = 2,
-                        bler_target: float = BLER_TARGET, iters: int = 40) -> np.ndarray:
+                        bler_target: float = BLER_TARGET, iters: int = 40,
+                        bler_model: str = DEFAULT_BLER_MODEL) -> np.ndarray:
     """AWGN effective-SINR thresholds [dB] for TBLER = ``bler_target`` on the reference resource.
 
     The CQI table of ``ltjax.phy.thresholds.awgn_sinr_thresholds`` (bisection on [-20, 40] dB,
@@ -121,12 +123,13 @@ def cqi_sinr_thresholds(n_rb: int = 106, n_symb_sh: int = 13, cqi_ref_dmrs: int 
     Returns:
       float32 [2, 16]: ``[ri - 1, cqi]``; CQI 0 is -inf (always allowed).
     """
-    return awgn_sinr_thresholds("cqi", n_rb, n_symb_sh, cqi_ref_dmrs, bler_target, iters)
+    return awgn_sinr_thresholds("cqi", n_rb, n_symb_sh, cqi_ref_dmrs, bler_target, iters, bler_model)
 
 
 def thresholds_for(cfg) -> np.ndarray:
     """:func:`cqi_sinr_thresholds` for a ``LinkConfig`` (its R, PDSCH symbols, reference DMRS)."""
-    return cqi_sinr_thresholds(cfg.channel.n_rb, cfg.n_symb_sh, cfg.cqi_ref_dmrs, cfg.bler_target)
+    return cqi_sinr_thresholds(cfg.channel.n_rb, cfg.n_symb_sh, cfg.cqi_ref_dmrs, cfg.bler_target,
+                               bler_model=cfg.bler_model)
 
 
 def table_cqi(sinr_eff_db, ri, offset_db, thresholds) -> jnp.ndarray:

@@ -11,7 +11,7 @@ mean and variance of the information density of M-QAM [bits, bits^2 per symbol]
 (``ltjax.phy.mi``). Q(a(g)) is the error rate of a near-ideal code of that length; a real
 decoder needs more SNR. The two models differ in how they add that loss.
 
-``model="ldpc"``: calibrated on ltjax's own NR LDPC link-level reference
+``model="ldpc"`` (the default): calibrated on ltjax's own NR LDPC link-level reference
 (``ltjax.fec`` / ``ltjax.linklevel``: TS 38.212 coding and rate matching, layered min-sum
 alpha 0.75, 20 iterations, exact LLRs, ideal CSI), measured in AWGN by the ``ldpc_bler``
 experiment for every MCS of MCS table 1 and code blocks of K' ~ 100 to 8448 bits. For each
@@ -27,7 +27,7 @@ K' / (Qm n) and in log2 K' (clamped at the table's edges). Receiver losses (chan
 estimation, synchronisation) are not in it: the link engine adds them explicitly
 (``ltjax.phy.chest``). See docs/phy_abstraction.md for the calibration and its checks.
 
-``model="margin"`` (the default; the model before the calibration, kept to reproduce older results):
+``model="margin"`` (the model before the calibration, kept to reproduce older results):
 one hand-chosen implementation margin, a linear function of the code rate
 R = rate_x1024 / 1024, meant to include receiver losses,
 
@@ -59,7 +59,7 @@ MARGIN_DB_AT_RATE_1 = 1.5
 MARGIN_DB_SLOPE = 3.5
 
 BLER_MODELS = ("ldpc", "margin")
-DEFAULT_BLER_MODEL = "margin"
+DEFAULT_BLER_MODEL = "ldpc"
 A10 = 1.2815515655446004  # Q^{-1}(0.1): the bound's argument at 10 % BLER
 CALIBRATION_FILE = "ldpc_awgn.csv"  # in ltjax/phy/data
 
@@ -117,8 +117,8 @@ def code_block_bler(sinr_eff_db, qm, rate_x1024, k_cb, n_sym, *, model: str = DE
         calibrated model reads the effective rate K' / (Qm n) of the code block).
       k_cb: bits per code block K'.
       n_sym: QAM symbols per code block (n = G / (C Qm)).
-      model: "margin" (the hand-chosen margin, the default) or "ldpc" (calibrated on the NR
-        LDPC reference decoder, ideal CSI). Static.
+      model: "ldpc" (the default: calibrated on the NR LDPC reference decoder, ideal CSI) or
+        "margin" (the hand-chosen margin of results made before the calibration). Static.
 
     Returns:
       float32 BLER in [0, 1].

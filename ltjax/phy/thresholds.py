@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ltjax.phy.bler import code_block_bler, transport_block_bler
+from ltjax.phy.bler import DEFAULT_BLER_MODEL, code_block_bler, transport_block_bler
 from ltjax.phy.tables import CQI_QM, CQI_RATE_X1024, MCS_QM, MCS_RATE_X1024
 from ltjax.phy.tbs import tbs_tables
 
@@ -33,7 +33,8 @@ TABLES = ("cqi", "mcs")
 
 @functools.lru_cache(maxsize=32)
 def awgn_sinr_thresholds(table: str = "cqi", n_rb: int = 106, n_symb_sh: int = 13, ref_dmrs: int = 2,
-                         bler_target: float = 0.1, iters: int = 40) -> np.ndarray:
+                         bler_target: float = 0.1, iters: int = 40,
+                         bler_model: str = DEFAULT_BLER_MODEL) -> np.ndarray:
     """SINR [dB] at which each entry's reference-resource TBLER equals ``bler_target``.
 
     Bisection on [-20, 40] dB (the TBLER decreases monotonically with the SINR), every entry
@@ -43,6 +44,7 @@ def awgn_sinr_thresholds(table: str = "cqi", n_rb: int = 106, n_symb_sh: int = 1
       table: "cqi" (CQI table 1, 16 entries; CQI 0 "out of range" is -inf, always allowed)
         or "mcs" (MCS table 1, 29 entries).
       n_rb, n_symb_sh, ref_dmrs: the reference resource (RBs, PDSCH symbols, DMRS symbols).
+      bler_model: the code-block error model (``ltjax.phy.bler.BLER_MODELS``).
 
     Returns:
       float32 [2, Q], indexed [rank - 1, entry] (read-only).
@@ -65,7 +67,7 @@ def awgn_sinr_thresholds(table: str = "cqi", n_rb: int = 106, n_symb_sh: int = 1
     def tbler(s):
         # Host constants even when first needed while a jitted engine is being traced.
         with jax.ensure_compile_time_eval():
-            return np.asarray(transport_block_bler(code_block_bler(jnp.asarray(s), qm, rate, k_cb, n_sym), n_cb))
+            return np.asarray(transport_block_bler(code_block_bler(jnp.asarray(s), qm, rate, k_cb, n_sym, model=bler_model), n_cb))
 
     lo = np.full(k_cb.shape, -20.0)
     hi = np.full(k_cb.shape, 40.0)
@@ -82,7 +84,8 @@ def awgn_sinr_thresholds(table: str = "cqi", n_rb: int = 106, n_symb_sh: int = 1
 
 def thresholds_for(cfg, table: str = "cqi") -> np.ndarray:
     """:func:`awgn_sinr_thresholds` of a ``LinkConfig`` (its R, PDSCH symbols, reference DMRS, target)."""
-    return awgn_sinr_thresholds(table, cfg.channel.n_rb, cfg.n_symb_sh, cfg.cqi_ref_dmrs, cfg.bler_target)
+    return awgn_sinr_thresholds(table, cfg.channel.n_rb, cfg.n_symb_sh, cfg.cqi_ref_dmrs, cfg.bler_target,
+                                bler_model=cfg.bler_model)
 
 
 def mcs_from_cqi(cqi, rank, offset_db, cqi_thresholds, mcs_thresholds):

@@ -127,11 +127,14 @@ def _without_paths(config: dict, path_keys) -> dict:
     (SHIPPED.with_suffix(".json"), "bler_offline.toml", FF_BLER_MODEL_REMAKE),
     (ROOT / "results/bler_offline_model_physical/ff_model.json", "bler_offline_physical.toml",
      "`ltjax run sweeps/bler_offline_physical.toml` remakes it"),
-], ids=["shipped", "physical"])
+    (ROOT / "results/bler_offline_model_margin/ff_model.json", "bler_offline_margin.toml",
+     "`ltjax run sweeps/bler_offline_margin.toml` remakes it"),
+], ids=["shipped", "physical", "margin"])
 def test_model_is_what_its_bler_offline_sweep_makes_today(sidecar, sweep, remake):
     """A model sidecar's recorded config against the one its sweep file, as parsed today, would
-    record: the shipped model (sweeps/bler_offline.toml) and the committed physical-scaling model
-    (sweeps/bler_offline_physical.toml).
+    record: the shipped model (sweeps/bler_offline.toml), the committed physical-scaling model
+    (sweeps/bler_offline_physical.toml) and the model of the margin BLER abstraction
+    (sweeps/bler_offline_margin.toml).
 
     ``bler_offline`` records ``config`` = {experiment, params, dataset_config_hash, key_data,
     model_format, sizes} (``_model_config``) beside its ``config_hash``; the sweep's own config
