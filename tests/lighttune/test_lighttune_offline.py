@@ -164,9 +164,11 @@ def test_degenerate_standardisation_is_refused(tmp_path, bad):
 
 
 def test_committed_model_and_dataset_still_load():
-    """The committed artefacts load, and the dataset is the one the committed bler_offline sweep
-    reuses: that of the engine's physical defaults (first-transmission labels), never the legacy
-    physics' (whose model is kept in results/bler_offline_model_legacy/)."""
+    """The committed artefacts load, and each dataset is the one its bler_offline sweep reuses:
+    results/bler_offline_model/ that of the engine's defaults (first-transmission labels, the
+    calibrated LDPC BLER model), results/bler_offline_model_margin/ the same physics with the
+    hand-chosen margin model; never the legacy physics' (whose model is kept in
+    results/bler_offline_model_legacy/)."""
     import ltjax.experiments.bler_offline as bo
     from ltjax.link.config import LEGACY_PHYSICS
     from ltjax.params import build
@@ -181,6 +183,12 @@ def test_committed_model_and_dataset_still_load():
     today = config_hash(bo._dataset_config(build(bo.BlerOfflineParams, {}), point_key), 16)
     assert config_hash(cfg, 16) == today
     assert config_hash(bo._dataset_config(build(bo.BlerOfflineParams, dict(LEGACY_PHYSICS)), point_key), 16) != today
+    margin_model, _ = load_model(REPO / "results/bler_offline_model_margin/ff_model.msgpack")
+    assert margin_model.spec == model.spec
+    margin_data, margin_cfg = load_dataset(REPO / "results/bler_offline_model_margin/dataset.npz")
+    assert margin_data["features"].shape == (91_520, 12)
+    margin = config_hash(bo._dataset_config(build(bo.BlerOfflineParams, {"bler_model": "margin"}), point_key), 16)
+    assert config_hash(margin_cfg, 16) == margin != today
 
 
 def test_dataset_generation_files_and_chunking(tmp_path):
@@ -244,15 +252,21 @@ def test_default_bler_model_learns_a_feature_dependent_bler():
     assert mae < 0.8 * const, (mae, const)
 
 
-def test_default_physics_remakes_the_committed_dataset_bit_for_bit():
-    """The first 32 UEs (256 samples) of the committed dataset, simulated again with the engine's
-    default link physics (the engine that made it): features, labels and SNRs identical. The same
-    32-UE micro-batch as the committed run, so float results are bit-identical too."""
+@pytest.mark.parametrize("model_dir, bler_model", [("bler_offline_model", None),
+                                                    ("bler_offline_model_margin", "margin")])
+def test_default_physics_remakes_the_committed_dataset_bit_for_bit(model_dir, bler_model):
+    """The first 32 UEs (256 samples) of a committed dataset, simulated again with the engine's
+    default link physics (the engine that made it; for the margin dataset with only
+    ``bler_model = "margin"`` changed): features, labels and SNRs identical. The same 32-UE
+    micro-batch as the committed run, so float results are bit-identical too."""
+    import dataclasses
+
     from ltjax.link import LinkConfig
 
-    data, _ = load_dataset(REPO / "results/bler_offline_model/dataset.npz")
+    data, _ = load_dataset(REPO / "results" / model_dir / "dataset.npz")
+    cfg = LinkConfig() if bler_model is None else dataclasses.replace(LinkConfig(), bler_model=bler_model)
     key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), 0), 0)  # seed 0, point 0, training split
     again = generate_bler_dataset(key, 256, channel="TDL-A30", snr_db_range=(0.0, 12.0), doppler_hz=10.0,
-                                  periods_per_ue=8, cfg=LinkConfig())
+                                  periods_per_ue=8, cfg=cfg)
     for name in ("features", "bler", "snr_db"):
         np.testing.assert_array_equal(again[name], data[name][:256], err_msg=name)

@@ -132,7 +132,7 @@ def test_awgn_reported_cqi_meets_target():
     assert blers[1] > 0.1 - 4 * sigma, (cqi, blers)
 
 
-def test_more_dmrs_helps_at_50hz_costs_throughput_at_10hz():
+def test_more_dmrs_helps_at_100hz_costs_throughput_at_10hz():
     key = jax.random.key(5)
     n_periods = 2
     n_tb = U * n_periods * TDL_CFG.slots_per_period
@@ -140,8 +140,10 @@ def test_more_dmrs_helps_at_50hz_costs_throughput_at_10hz():
     def run(snr, fd, mcs, d):
         return _run(TDL_CFG, key, n_periods, snr, 30e-9, fd, mcs, d)
 
-    # 50 Hz, high SNR and MCS: ageing with one DMRS symbol caps the SINR near 25 dB.
-    o1, o4 = run(32.0, 50.0, 27, 1), run(32.0, 50.0, 27, 4)
+    # 100 Hz, high SNR and MCS: ageing with one DMRS symbol (an error growing as the Doppler
+    # squared) caps the SINR below what MCS 28 needs (19.3 dB in AWGN for the LDPC decoder's
+    # 2000-bit blocks); four DMRS symbols spread over the slot keep the estimate fresh.
+    o1, o4 = run(32.0, 100.0, 28, 1), run(32.0, 100.0, 28, 4)
     b1 = float(np.sum(o1.n_nack_first)) / float(np.sum(o1.n_new))
     b4 = float(np.sum(o4.n_nack_first)) / float(np.sum(o4.n_new))
     sigma = math.sqrt(max(b1 * (1 - b1), 1e-3) / n_tb + max(b4 * (1 - b4), 1e-3) / n_tb)

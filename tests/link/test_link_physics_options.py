@@ -103,18 +103,20 @@ def test_bler_modes_identical_without_retransmissions():
 
 
 @pytest.mark.slow
-def test_ri_by_cqi_rate_is_rank_1_at_0db_on_tdl_c200():
-    """TS 38.214 5.2.2.1: RI, PMI and CQI are chosen jointly. At 0 dB on TDL-C200 the CQI-implied
+def test_ri_by_cqi_rate_is_rank_1_at_low_snr_on_tdl_c200():
+    """TS 38.214 5.2.2.1: RI, PMI and CQI are chosen jointly. At -3 dB on TDL-C200 the CQI-implied
     rate of rank 2 (two layers at half power each) is below rank 1's for nearly every UE: rank 1
     for >= 90 % of UEs (binomial tolerance, 3 sigma over 300 independent UEs). At 20 dB rank 2
-    carries more and is reported for most UEs (> 50 %, same tolerance)."""
+    carries more and is reported for most UEs (> 50 %, same tolerance). (At 0 dB the calibrated
+    LDPC model's small low-rate gap already makes rank 2 the better report for a quarter of the
+    UEs; the margin model, 3 dB pessimistic at low rates, kept nearly all of them at rank 1.)"""
     n = 300
     keys = _keys(n, 4)
     r1 = {}
-    for snr in (0.0, 20.0):
+    for snr in (-3.0, 20.0):
         states = _init_v(keys, link_params_for_scenario("TDL-C200", snr, 50.0))
         r1[snr] = float(np.mean(np.asarray(states.report.ri) == 1))
-    assert r1[0.0] >= 0.9 - 3 * math.sqrt(0.9 * 0.1 / n), r1
+    assert r1[-3.0] >= 0.9 - 3 * math.sqrt(0.9 * 0.1 / n), r1
     assert 1.0 - r1[20.0] >= 0.5 - 3 * math.sqrt(0.25 / n), r1
 
 

@@ -104,11 +104,14 @@ def test_degenerate_standardisation_is_refused(tmp_path):
 
 
 def test_committed_model_still_loads():
-    """The committed baseline (stamped with the earlier config hash, no ``kind``) loads."""
+    """The committed baselines load: the margin-abstraction one (stamped with the earlier config
+    hash, no ``kind``) and the one of the calibrated default."""
     from pathlib import Path
 
-    model, meta = mlb.load_model(Path(__file__).resolve().parents[2] / "results/ml_baseline_offline_model/ml_model.msgpack")
-    assert meta["config"]["epochs"] == 250 and model.feat_std.shape == (12,)
+    root = Path(__file__).resolve().parents[2] / "results"
+    for name in ("ml_baseline_offline_model_margin", "ml_baseline_offline_model"):
+        model, meta = mlb.load_model(root / name / "ml_model.msgpack")
+        assert meta["config"]["epochs"] == 250 and model.feat_std.shape == (12,)
 
 
 def test_calibration_changes_only_the_offset():

@@ -117,8 +117,11 @@ def test_margin_model_is_the_formula_before_the_calibration():
     qms = jnp.array([2, 4, 6, 4], jnp.int32)  # batched Qm rows
     args = (jnp.array([3.0, 9.0, 18.0, 12.0]), qms, jnp.array([449, 490, 873, 616]),
             jnp.array([2000, 2000, 500, 8448]), jnp.array([2280.0, 1045.0, 98.0, 3510.0]))
-    assert np.array_equal(np.asarray(bler.code_block_bler(*args)),  # the default is still "margin"
+    assert np.array_equal(np.asarray(bler.code_block_bler(*args, model="margin")),
                           np.asarray(_margin_bler_before_calibration(*args)))
+    assert np.array_equal(np.asarray(bler.code_block_bler(*args)),  # the default is the calibrated model
+                          np.asarray(bler.code_block_bler(*args, model="ldpc")))
+    assert not np.array_equal(np.asarray(bler.code_block_bler(*args)), np.asarray(_margin_bler_before_calibration(*args)))
 
 
 def test_calibrated_model_jit_equals_no_jit():

@@ -18,11 +18,11 @@ PUBLISHED_10PCT = {0: (-1.0, -1.0), 9: (5.0, 5.0), 16: (10.5, 10.5), 22: (15.5, 
 K_REF = 2000  # code-block size of the published curves [bits]
 
 
-def snr_at_10pct(mcs, k=K_REF):
-    """SNR [dB] where the code-block BLER crosses 0.1 (bisection on the model)."""
+def snr_at_10pct(mcs, k=K_REF, model=bler.DEFAULT_BLER_MODEL):
+    """SNR [dB] where the code-block BLER of ``model`` crosses 0.1 (bisection on the model)."""
     qm, rate = int(MCS_QM[mcs]), int(MCS_RATE_X1024[mcs])
     n = k / (rate / 1024 * qm)
-    f = jax.jit(lambda s: bler.code_block_bler(s, qm, rate, k, n))
+    f = jax.jit(lambda s: bler.code_block_bler(s, qm, rate, k, n, model=model))
     lo, hi = -20.0, 40.0
     for _ in range(40):
         mid = 0.5 * (lo + hi)
@@ -122,13 +122,20 @@ def test_awgn_bler_monotone(mcs):
     assert np.all(np.diff(b) <= 1e-6) and b[0] > 0.999 and b[-1] < 1e-6
 
 
-def test_awgn_10pct_points_within_2db_of_published():
-    pts = [snr_at_10pct(m) for m in range(29)]
-    assert np.all(np.diff(pts) > -0.6)  # ordered by MCS up to the 16/64QAM switch points
-    for mcs, (lo, hi) in PUBLISHED_10PCT.items():
-        ours = pts[mcs]
-        dist = max(lo - ours, ours - hi, 0.0)
-        assert dist <= 2.0, (mcs, ours, lo, hi)
+def test_awgn_10pct_points_against_published():
+    """The margin model was built against the published practical-receiver points and stays
+    within 2 dB of them. The calibrated default is an ideal-CSI layered min-sum decoder (its
+    receiver losses are modelled separately, ``ltjax.phy.chest``), so it needs at most as much SNR
+    as the published points (0.5 dB slack for the spread of the published curves)."""
+    for model in ("margin", "ldpc"):
+        pts = [snr_at_10pct(m, model=model) for m in range(29)]
+        assert np.all(np.diff(pts) > -0.6), model  # ordered by MCS up to the 16/64QAM switch points
+        for mcs, (lo, hi) in PUBLISHED_10PCT.items():
+            ours = pts[mcs]
+            if model == "margin":
+                assert max(lo - ours, ours - hi, 0.0) <= 2.0, (mcs, ours, lo, hi)
+            else:
+                assert ours <= hi + 0.5, (mcs, ours, lo, hi)
 
 
 def test_tbler_from_code_blocks():
