@@ -19,7 +19,8 @@ from ltjax.experiments.cqi_tune_map import BASELINES, CELLS, LEVELS, cell_levels
 
 ROOT = Path(__file__).resolve().parents[2]
 # The map and the reference-size Fig. 5 runs (cqi_throughput with its bounds on).
-RESULT_DIRS = [ROOT / "results" / d for d in ("cqi_tune_map", "cqi_tune_map_legacy", "fig5a_full", "fig5b_full")]
+RESULT_DIRS = [ROOT / "results" / d for d in ("cqi_tune_map", "cqi_tune_map_legacy", "fig5a_full", "fig5b_full",
+                                                 "fig5a_full_margin", "fig5b_full_margin")]
 
 
 def test_cells_are_unique_and_parse():
